@@ -1,0 +1,1 @@
+"""Salesforce REST/Bulk 2.0 emulator (served over TLS for simple-salesforce)."""
