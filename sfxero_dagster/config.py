@@ -1,0 +1,395 @@
+"""Project configuration: one YAML file parsed into pydantic models.
+
+Why pydantic with ``extra="forbid"``: a typo in a mapping key must fail loudly at load time, naming the
+key path and what is allowed, rather than silently falling back to a default and posting wrong invoices.
+Secrets never live here; they come from environment variables (Dagster ``EnvVar``), and a secret-looking
+key in the file is rejected with the environment variable to use instead.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_FILE = "sfxero.yaml"
+CONFIG_ENV_VAR = "SFXERO_CONFIG"
+
+# Keys that would hold secrets, and the environment variables that hold them instead (per section).
+SECRET_KEYS: dict[str, dict[str, str]] = {
+    "salesforce": {
+        "client_secret": "SF_CONSUMER_SECRET",
+        "consumer_secret": "SF_CONSUMER_SECRET",
+        "password": "SF_PASSWORD",
+        "security_token": "SF_SECURITY_TOKEN",
+        "private_key": "SF_JWT_PRIVATE_KEY_FILE",
+        "access_token": "(none: obtained at run time)",
+    },
+    "xero": {
+        "client_secret": "XERO_CLIENT_SECRET",
+        "refresh_token": "XERO_REFRESH_TOKEN (first consent only; rotated tokens live in the token store)",
+        "access_token": "(none: obtained at run time)",
+    },
+}
+_ANY_SECTION_SECRETS = {k for keys in SECRET_KEYS.values() for k in keys}
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with one line per error: ``<file>: <key.path>: <what is wrong>``."""
+
+    def __init__(self, source: str, errors: list[str]) -> None:
+        self.source = source
+        self.errors = errors
+        super().__init__("\n".join(f"{source}: {e}" for e in errors))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ----- Salesforce -----------------------------------------------------------------------------------
+class SalesforceConfig(_Model):
+    """Connection settings. Credentials come from SF_* environment variables."""
+
+    auth_flow: Literal["client_credentials", "password", "oauth_password", "jwt_bearer"] = (
+        "client_credentials"
+    )
+    login_url: str = "https://login.salesforce.com"
+    instance_url: str | None = None
+    api_version: str = "59.0"
+    ca_bundle: str | None = None
+    bulk_threshold: Annotated[int, Field(ge=1)] = 10_000
+    query_batch_size: Annotated[int, Field(ge=200, le=2000)] = 2000
+    max_daily_usage_fraction: Annotated[float, Field(gt=0, le=1)] = 0.8
+    timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, v: str) -> str:
+        if v.lower().startswith("v"):
+            raise ValueError("write the API version without a leading 'v', e.g. '59.0'")
+        major, _, minor = v.partition(".")
+        if not (major.isdigit() and minor.isdigit()):
+            raise ValueError("API version must look like '59.0'")
+        return v
+
+
+# ----- Xero -------------------------------------------------------------------------------------------
+class XeroTenantConfig(_Model):
+    """One Xero organisation this project writes to."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+    tenant_id: str
+    name: str
+    tier: Literal["standard", "starter"] = "standard"
+    minute_limit: Annotated[int, Field(ge=1)] = 60
+    concurrent_limit: Annotated[int, Field(ge=1)] = 5
+
+    @property
+    def day_limit(self) -> int:
+        # Xero's 2026 tiers: 5,000 calls/day per organisation, Starter 1,000.
+        return 1_000 if self.tier == "starter" else 5_000
+
+
+class XeroConfig(_Model):
+    """Connection settings. XERO_CLIENT_ID / XERO_CLIENT_SECRET come from the environment."""
+
+    auth_flow: Literal["refresh_token", "client_credentials"] = "refresh_token"
+    base_url: str = "https://api.xero.com/api.xro/2.0"
+    identity_url: str = "https://api.xero.com"
+    token_url: str = "https://identity.xero.com/connect/token"
+    ca_bundle: str | None = None
+    token_store: str = ".sfxero_state/xero_token.json"
+    scopes: list[str] = Field(
+        default_factory=lambda: [
+            "offline_access",
+            "accounting.transactions",
+            "accounting.contacts",
+            "accounting.settings",
+        ]
+    )
+    timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    tenants: Annotated[list[XeroTenantConfig], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_tenants(self) -> XeroConfig:
+        keys = [t.key for t in self.tenants]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"tenant keys must be unique; repeated: {', '.join(dupes)}")
+        ids = [t.tenant_id for t in self.tenants]
+        if len(set(ids)) != len(ids):
+            raise ValueError("tenant_id values must be unique")
+        return self
+
+
+# ----- routing ------------------------------------------------------------------------------------------
+class RoutingRule(_Model):
+    tenant: str
+    values: Annotated[list[str], Field(min_length=1)]
+
+
+class RoutingConfig(_Model):
+    """Which Xero organisation a Salesforce Account (and everything billed to it) goes to."""
+
+    field: str = "BillingCountry"
+    rules: list[RoutingRule] = Field(default_factory=list)
+    default_tenant: str | None = None
+    case_sensitive: bool = False
+
+    def tenant_for(self, value: str | None) -> str | None:
+        v = (value or "").strip()
+        for rule in self.rules:
+            candidates = rule.values if self.case_sensitive else [x.lower() for x in rule.values]
+            if (v if self.case_sensitive else v.lower()) in candidates:
+                return rule.tenant
+        return self.default_tenant
+
+
+# ----- invoices -------------------------------------------------------------------------------------------
+class CreditNoteConfig(_Model):
+    trigger: Literal["cancelled_order", "negative_lines", "both", "none"] = "cancelled_order"
+    allocate_to_invoice: bool = True
+
+
+class InvoiceConfig(_Model):
+    source: Literal["opportunity", "order", "both"] = "both"
+    opportunity_filter: str = "IsWon = true"
+    order_filter: str = "Status = 'Activated'"
+    status_on_create: Literal["DRAFT", "AUTHORISED"] = "AUTHORISED"
+    line_amount_type: Literal["Exclusive", "Inclusive", "NoTax"] = "Exclusive"
+    number_prefix: Annotated[str, Field(max_length=20)] = "SF-"
+    due_days: Annotated[int, Field(ge=0, le=365)] = 30
+    void_on_cancel: bool = True
+    update_editable: bool = True
+    rounding_tolerance: Annotated[Decimal, Field(ge=0)] = Decimal("0.01")
+    credit_notes: CreditNoteConfig = Field(default_factory=CreditNoteConfig)
+
+
+class AccountCodeConfig(_Model):
+    default_sales_account: str = "200"
+    per_product: dict[str, str] = Field(default_factory=dict)  # SKU -> AccountCode
+    product_field: str | None = "Xero_Account_Code__c"
+
+
+class TaxConfig(_Model):
+    """Salesforce tax code (a field on the line, falling back to the product) → Xero TaxType per tenant."""
+
+    line_field: str = "Tax_Code__c"
+    product_field: str = "Tax_Code__c"
+    default_code: str | None = None
+    mapping: dict[str, dict[str, str]] = Field(default_factory=dict)  # tenant key -> {sf code: TaxType}
+
+
+class TrackingMapping(_Model):
+    sf_field: str
+    xero_category: Annotated[str, Field(max_length=100)]
+    option_map: dict[str, str] = Field(default_factory=dict)  # SF value -> Xero option; identity if absent
+
+
+class CurrencyConfig(_Model):
+    policy: Literal["reject_if_not_enabled"] = "reject_if_not_enabled"
+
+
+class ItemConfig(_Model):
+    create_missing: bool = False
+
+
+class MatchingConfig(_Model):
+    fuzzy_threshold: Annotated[float, Field(ge=50, le=100)] = 90.0
+    ambiguity_margin: Annotated[float, Field(ge=0, le=50)] = 3.0
+    use_tax_number: bool = True
+    use_email_domain: bool = True
+    ignore_generic_email_domains: bool = True
+
+
+class PaymentWriteBackConfig(_Model):
+    invoice_object: str = "Xero_Invoice__c"
+    invoice_external_id: str = "Xero_Invoice_Id__c"
+    payment_object: str = "Xero_Payment__c"
+    payment_external_id: str = "Xero_Payment_Id__c"
+    mirror_xero_created_invoices: bool = False
+    rollups: bool = True
+
+
+class DeltaConfig(_Model):
+    start_date: date = date(2025, 1, 1)
+    overlap_minutes: Annotated[int, Field(ge=0, le=1440)] = 10
+    timezone: str = "UTC"
+
+
+Severity = Literal["ERROR", "WARN"]
+
+
+class ValidationConfig(_Model):
+    default_severity: Severity = "ERROR"
+    severity: dict[str, Severity] = Field(default_factory=dict)  # reason code -> severity
+
+
+class StorageConfig(_Model):
+    state_dir: str = ".sfxero_state"
+    ledger: str = "ledger.duckdb"
+    warehouse: str = "warehouse.duckdb"
+
+    def path(self, name: str, base: Path | None = None) -> Path:
+        root = Path(self.state_dir)
+        if not root.is_absolute() and base is not None:
+            root = base / root
+        return root / name
+
+
+class SfxeroConfig(_Model):
+    """The whole configuration file."""
+
+    salesforce: SalesforceConfig = Field(default_factory=SalesforceConfig)
+    xero: XeroConfig
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    invoices: InvoiceConfig = Field(default_factory=InvoiceConfig)
+    accounts: AccountCodeConfig = Field(default_factory=AccountCodeConfig)
+    tax: TaxConfig = Field(default_factory=TaxConfig)
+    tracking: list[TrackingMapping] = Field(default_factory=list)
+    currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
+    items: ItemConfig = Field(default_factory=ItemConfig)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    payments: PaymentWriteBackConfig = Field(default_factory=PaymentWriteBackConfig)
+    delta: DeltaConfig = Field(default_factory=DeltaConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> SfxeroConfig:
+        known = {t.key for t in self.xero.tenants}
+        allowed = ", ".join(sorted(known))
+        problems: list[str] = []
+        for i, rule in enumerate(self.routing.rules):
+            if rule.tenant not in known:
+                problems.append(
+                    f"routing.rules[{i}].tenant: unknown tenant {rule.tenant!r}; defined tenants: {allowed}"
+                )
+        if self.routing.default_tenant is not None and self.routing.default_tenant not in known:
+            problems.append(
+                f"routing.default_tenant: unknown tenant {self.routing.default_tenant!r}; defined tenants: {allowed}"
+            )
+        if self.routing.default_tenant is None and not self.routing.rules and len(known) > 1:
+            problems.append("routing: several tenants are defined, so give rules or a default_tenant")
+        for tenant in self.tax.mapping:
+            if tenant not in known:
+                problems.append(
+                    f"tax.mapping.{tenant}: unknown tenant {tenant!r}; defined tenants: {allowed}"
+                )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def tenant(self, key: str) -> XeroTenantConfig:
+        for t in self.xero.tenants:
+            if t.key == key:
+                return t
+        raise KeyError(f"unknown tenant {key!r}")
+
+    def route(self, value: str | None) -> str | None:
+        """Tenant key for a routing-field value (a single tenant needs no rules)."""
+        if len(self.xero.tenants) == 1 and not self.routing.rules:
+            return self.xero.tenants[0].key
+        return self.routing.tenant_for(value)
+
+
+# ----- loading -------------------------------------------------------------------------------------------
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Walk the model along ``loc`` (minus the bad key) to list the keys allowed at that level."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        for candidate in (ann, *getattr(ann, "__args__", ())):
+            for inner in (candidate, *getattr(candidate, "__args__", ())):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    current = inner
+                    break
+    return sorted(getattr(current, "model_fields", {}))
+
+
+def _find_secrets(data: Any, path: str = "") -> list[str]:
+    found = []
+    if isinstance(data, dict):
+        for k, v in data.items():
+            p = f"{path}.{k}" if path else str(k)
+            key = str(k).lower()
+            if key in _ANY_SECTION_SECRETS and v not in (None, ""):
+                section = SECRET_KEYS.get(p.split(".")[0].split("[")[0], {})
+                env = section.get(key) or next(
+                    e for keys in SECRET_KEYS.values() for s, e in keys.items() if s == key
+                )
+                found.append(
+                    f"{p}: secrets must not be stored in the config file; set the environment variable {env}"
+                )
+            found.extend(_find_secrets(v, p))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            found.extend(_find_secrets(v, f"{path}[{i}]"))
+    return found
+
+
+def parse_config(data: Any, source: str = "<config>") -> SfxeroConfig:
+    """Validate a parsed YAML document; raise :class:`ConfigError` with one precise line per problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["(top level): expected a mapping of sections (salesforce, xero, ...)"])
+    secrets = _find_secrets(data)
+    if secrets:
+        raise ConfigError(source, secrets)
+    try:
+        return SfxeroConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            where = _loc(loc)
+            if err["type"] == "extra_forbidden":
+                allowed = _allowed_keys(SfxeroConfig, loc)
+                errors.append(f"{where}: unknown key; allowed keys here: {', '.join(allowed)}")
+            elif err["type"] == "literal_error":
+                expected = err.get("ctx", {}).get("expected", "")
+                errors.append(f"{where}: {err['input']!r} is not allowed; expected {expected}")
+            elif err["type"] == "missing":
+                errors.append(f"{where}: required key is missing")
+            elif err["type"] == "value_error" and not loc:
+                errors.extend(str(err["msg"]).removeprefix("Value error, ").splitlines())
+            else:
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                errors.append(f"{where}: {msg} (got {err.get('input')!r})")
+        raise ConfigError(source, errors) from None
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    return Path(path or os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_FILE)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> SfxeroConfig:
+    """Load ``path`` (default: $SFXERO_CONFIG or ./sfxero.yaml)."""
+    p = config_path(path)
+    if not p.exists():
+        raise ConfigError(str(p), [f"config file not found (set {CONFIG_ENV_VAR} or pass a path)"])
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(p), [f"not valid YAML: {exc}"]) from None
+    return parse_config(data, source=str(p))
