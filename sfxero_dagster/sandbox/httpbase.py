@@ -192,7 +192,8 @@ class SandboxApp:
         return resp if is_control else self.after(req, resp)
 
     def record(self, req: Request, resp: Response | None) -> None:
-        if not self.log_requests:
+        """Log API traffic (not control calls), so tests and benchmarks can count real API calls."""
+        if not self.log_requests or req.raw_path.lower().startswith("/_sandbox/"):
             return
         with self._log_lock:
             self.request_log.append(
