@@ -25,12 +25,12 @@ demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/sfxero demo
 
 test: install $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/ruff check sfxero_dagster sfxero_dagster_tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 lint: install
-	$(BIN)/ruff check sfxero_dagster sfxero_dagster_tests bench
-	$(BIN)/ruff format --check sfxero_dagster sfxero_dagster_tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 sandbox: install
 	$(BIN)/sfxero sandbox up

@@ -39,5 +39,29 @@ def config_check(path: str | None) -> None:
     click.echo(json.dumps(summary, indent=2))
 
 
+@main.command()
+def demo() -> None:
+    """Run the main job on the sandbox (today: load the definitions and say what is not built yet)."""
+    from sfxero_dagster.definitions import defs
+
+    cfg = load_config()
+    repo = defs.get_repository_def()
+    assets = list(repo.asset_graph.get_all_asset_keys())
+    click.echo(f"Configuration OK: {len(cfg.xero.tenants)} Xero tenant(s): {', '.join(t.key for t in cfg.xero.tenants)}")
+    click.echo(f"Dagster definitions load: {len(assets)} asset(s), resources: {', '.join(sorted(defs.resources or {}))}")
+    missing = []
+    if not assets:
+        missing.append("the sync assets (extract, stage, match, push, write-back: issues #5-#7)")
+    try:
+        import sfxero_dagster.sandbox.salesforce.app  # noqa: F401
+        import sfxero_dagster.sandbox.xero.app  # noqa: F401
+    except ImportError:
+        missing.append("the Salesforce and Xero sandboxes (issues #3, #4)")
+    if missing:
+        click.echo("Not built yet, so nothing was synced:")
+        for item in missing:
+            click.echo(f"  - {item}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
