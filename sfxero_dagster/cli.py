@@ -53,7 +53,7 @@ def demo() -> None:
     if not assets:
         missing.append("the sync assets (extract, stage, match, push, write-back: issues #5-#7)")
     try:
-        import sfxero_dagster.sandbox.salesforce.app  # noqa: F401
+        import sfxero_dagster.sandbox.salesforce.app
         import sfxero_dagster.sandbox.xero.app  # noqa: F401
     except ImportError:
         missing.append("the Salesforce and Xero sandboxes (issues #3, #4)")
