@@ -1,0 +1,383 @@
+"""Record-level validation of staged records against the target Xero organisation, before any export.
+
+Every failing record becomes one reject row per reason (reason code, field, value, actionable hint),
+and an invoice with any ERROR-severity problem on any of its lines is held back whole: Xero never gets
+half an invoice. WARN reasons are reported but do not block. Checks are vectorised (pandas masks), so a
+million lines validate in seconds rather than minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.core.reasons import hint as reason_hint
+from sfxero_dagster.core.reasons import reason
+from sfxero_dagster.core.staging import MAX_LINE_AMOUNT, XERO_LIMITS
+
+REJECT_COLUMNS = [
+    "sf_object",
+    "sf_id",
+    "tenant_key",
+    "reason_code",
+    "severity",
+    "field",
+    "value",
+    "line_id",
+    "hint",
+]
+_EMAIL_RE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
+
+
+@dataclass(frozen=True)
+class TenantReference:
+    """What the target organisation accepts, taken from its Xero reference snapshot."""
+
+    tenant_key: str
+    base_currency: str
+    currencies: frozenset[str]
+    tax_rates: Mapping[str, Decimal]  # active TaxType -> EffectiveRate (percent)
+    item_codes: frozenset[str] = frozenset()
+    account_codes: frozenset[str] = frozenset()
+    tracking: Mapping[str, frozenset[str]] = field(default_factory=dict)  # category -> active options
+
+
+@dataclass
+class ValidationResult:
+    valid: pd.DataFrame
+    rejects: pd.DataFrame
+    valid_lines: pd.DataFrame | None = None
+
+    def counts_by_reason(self) -> dict[str, int]:
+        if self.rejects.empty:
+            return {}
+        return self.rejects.groupby("reason_code")["sf_id"].nunique().sort_index().to_dict()
+
+
+class _Rejects:
+    """Collects reject rows from boolean masks, filling severity and hints from the reason catalogue."""
+
+    def __init__(self, config: SfxeroConfig) -> None:
+        self._frames: list[pd.DataFrame] = []
+        self._severity = dict(config.validation.severity)
+
+    def severity(self, code: str) -> str:
+        return self._severity.get(code, reason(code).severity)
+
+    def add(
+        self,
+        df: pd.DataFrame,
+        mask: pd.Series,
+        code: str,
+        field_name: str,
+        *,
+        sf_object: str | pd.Series,
+        id_col: str,
+        value_col: str | None = None,
+        line_col: str | None = None,
+        **hint_values: object,
+    ) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        hit = df.loc[mask]
+        values = hit[value_col] if value_col else pd.Series([None] * len(hit), index=hit.index)
+        obj = sf_object.loc[mask] if isinstance(sf_object, pd.Series) else sf_object
+        frame = pd.DataFrame(
+            {
+                "sf_object": obj,
+                "sf_id": hit[id_col],
+                "tenant_key": hit.get("tenant_key"),
+                "reason_code": code,
+                "severity": self.severity(code),
+                "field": field_name,
+                "value": values.map(
+                    lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                ),
+                "line_id": hit[line_col] if line_col else None,
+            }
+        )
+        # Series-valued hint values vary per row (e.g. the expected total); others are constants.
+        per_row = {k: v.loc[mask].tolist() for k, v in hint_values.items() if isinstance(v, pd.Series)}
+        const = {k: v for k, v in hint_values.items() if not isinstance(v, pd.Series)}
+        frame["hint"] = [
+            reason_hint(
+                code, field=field_name, value=v, **const, **{k: vals[i] for k, vals in per_row.items()}
+            )
+            for i, v in enumerate(frame["value"].tolist())
+        ]
+        self._frames.append(frame)
+
+    def frame(self) -> pd.DataFrame:
+        if not self._frames:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in REJECT_COLUMNS})
+        out = pd.concat(self._frames, ignore_index=True)[REJECT_COLUMNS]
+        return out.drop_duplicates(
+            subset=["sf_object", "sf_id", "reason_code", "field", "line_id"]
+        ).reset_index(drop=True)
+
+
+def _too_long(s: pd.Series, limit: int) -> pd.Series:
+    return s.fillna("").astype(str).str.len() > limit
+
+
+def _blank(s: pd.Series) -> pd.Series:
+    return s.isna() | (s.astype(str).str.strip() == "")
+
+
+def validate_customers(customers: pd.DataFrame, config: SfxeroConfig) -> ValidationResult:
+    """Accounts that can become (or link to) Xero contacts."""
+    r = _Rejects(config)
+    c = customers
+    kw = {"sf_object": "Account", "id_col": "sf_account_id"}
+    r.add(c, _blank(c["name"]), "missing_required_field", "Name", **kw)
+    r.add(
+        c,
+        _too_long(c["name"], XERO_LIMITS["contact_name"]),
+        "field_too_long",
+        "Name",
+        value_col="name",
+        limit=XERO_LIMITS["contact_name"],
+        **kw,
+    )
+    for col, lim, fname in [
+        ("tax_number", "tax_number", "Tax_Number__c"),
+        ("phone", "phone", "Phone"),
+        ("postal_code", "postal_code", "BillingPostalCode"),
+        ("city", "city", "BillingCity"),
+        ("country", "country", "BillingCountry"),
+        ("street", "address_line", "BillingStreet"),
+        ("email", "email", "Email"),
+    ]:
+        r.add(
+            c,
+            _too_long(c[col], XERO_LIMITS[lim]),
+            "field_too_long",
+            fname,
+            value_col=col,
+            limit=XERO_LIMITS[lim],
+            **kw,
+        )
+    email = c["email"]
+    r.add(c, _blank(email), "missing_email", "Email", **kw)
+    r.add(
+        c,
+        ~_blank(email) & ~email.fillna("").astype(str).str.match(_EMAIL_RE),
+        "invalid_email",
+        "Email",
+        value_col="email",
+        **kw,
+    )
+    r.add(c, c["tenant_key"].isna(), "unroutable_account", config.routing.field, value_col="country", **kw)
+    rejects = r.frame()
+    blocking = set(rejects.loc[rejects["severity"] == "ERROR", "sf_id"])
+    return ValidationResult(valid=c.loc[~c["sf_account_id"].isin(blocking)].copy(), rejects=rejects)
+
+
+def _round2(values: pd.Series) -> pd.Series:
+    """Half-up rounding to cents on floats (tolerance checks only; exact pushes use core.xero_math)."""
+    return np.sign(values) * np.floor(np.abs(values) * 100 + 0.5 + 1e-9) / 100
+
+
+def validate_invoices(
+    headers: pd.DataFrame,
+    lines: pd.DataFrame,
+    references: Mapping[str, TenantReference],
+    config: SfxeroConfig,
+) -> ValidationResult:
+    """Validate invoice headers and their lines; return the headers (and lines) safe to send."""
+    r = _Rejects(config)
+    h = headers.copy()
+    obj = h["source"].map({"opportunity": "Opportunity", "order": "Order"})
+    hk = {"sf_object": obj, "id_col": "sf_id"}
+
+    # ----- headers ---------------------------------------------------------------------------------
+    r.add(h, _blank(h["sf_account_id"]), "missing_required_field", "AccountId", **hk)
+    r.add(h, h["tenant_key"].isna(), "unroutable_account", config.routing.field, **hk)
+    r.add(h, h["invoice_date"].isna(), "invalid_date", "CloseDate/EffectiveDate", **hk)
+    r.add(
+        h,
+        _too_long(h["invoice_number"], XERO_LIMITS["invoice_number"]),
+        "field_too_long",
+        "InvoiceNumber",
+        value_col="invoice_number",
+        limit=XERO_LIMITS["invoice_number"],
+        **hk,
+    )
+    r.add(
+        h,
+        ~h["invoice_number"].fillna("").astype(str).str.match(_PRINTABLE_ASCII),
+        "invalid_characters",
+        "InvoiceNumber",
+        value_col="invoice_number",
+        **hk,
+    )
+    r.add(
+        h,
+        _too_long(h["reference"], XERO_LIMITS["reference"]),
+        "field_too_long",
+        "Reference",
+        value_col="reference",
+        limit=XERO_LIMITS["reference"],
+        **hk,
+    )
+    dup = h["invoice_number"].notna() & h.duplicated("invoice_number", keep=False)
+    r.add(h, dup, "duplicate_invoice_number", "InvoiceNumber", value_col="invoice_number", **hk)
+
+    refs = [references.get(t) if isinstance(t, str) else None for t in h["tenant_key"]]
+
+    def mask(values: list[bool], index: pd.Index) -> pd.Series:
+        return pd.Series(values, index=index, dtype=bool)
+
+    enabled = [
+        ref is not None and cur not in ref.currencies | {ref.base_currency}
+        for ref, cur in zip(refs, h["currency"], strict=True)
+    ]
+    r.add(h, mask(enabled, h.index), "currency_not_enabled", "CurrencyIsoCode", value_col="currency", **hk)
+    for mapping in config.tracking[:2]:
+        category = mapping.xero_category
+        options = [mapping.option_map.get(v, v) if isinstance(v, str) else None for v in h["tracking_value"]]
+        no_category = [ref is not None and category not in ref.tracking for ref in refs]
+        bad_option = [
+            ref is not None
+            and category in ref.tracking
+            and opt is not None
+            and opt not in ref.tracking[category]
+            for ref, opt in zip(refs, options, strict=True)
+        ]
+        h["_category"] = category
+        r.add(
+            h,
+            mask(no_category, h.index),
+            "unknown_tracking_category",
+            f"Tracking:{category}",
+            value_col="_category",
+            **hk,
+        )
+        r.add(
+            h,
+            mask(bad_option, h.index),
+            "unknown_tracking_option",
+            mapping.sf_field,
+            value_col="tracking_value",
+            **hk,
+        )
+    if len(config.tracking) > 2:
+        r.add(h, pd.Series(True, index=h.index), "too_many_tracking_categories", "tracking", **hk)
+
+    # ----- lines -----------------------------------------------------------------------------------
+    ln = lines.merge(
+        h[["sf_id", "tenant_key", "currency", "source"]].rename(
+            columns={"sf_id": "sf_header_id", "currency": "header_currency", "source": "header_source"}
+        ),
+        on="sf_header_id",
+        how="inner",
+        suffixes=("", "_h"),
+    )
+    lobj = ln["header_source"].map({"opportunity": "Opportunity", "order": "Order"})
+    lk = {"sf_object": lobj, "id_col": "sf_header_id", "line_col": "sf_line_id"}
+    r.add(h, ~h["sf_id"].isin(ln["sf_header_id"]), "no_line_items", "LineItems", **hk)
+
+    sku = ln["sku"]
+    r.add(ln, _blank(sku), "missing_sku", "Product2.ProductCode", value_col="sf_product_id", **lk)
+    r.add(
+        ln,
+        _too_long(sku, XERO_LIMITS["item_code"]),
+        "field_too_long",
+        "Product2.ProductCode",
+        value_col="sku",
+        limit=XERO_LIMITS["item_code"],
+        **lk,
+    )
+    if not config.items.create_missing:
+        unknown_item = [
+            isinstance(code, str)
+            and code.strip() != ""
+            and (ref := references.get(t)) is not None
+            and code not in ref.item_codes
+            for t, code in zip(ln["tenant_key"], sku, strict=True)
+        ]
+        r.add(ln, mask(unknown_item, ln.index), "sku_not_in_xero", "ItemCode", value_col="sku", **lk)
+    r.add(
+        ln, ln["product_is_active"].eq(False), "inactive_product", "Product2.IsActive", value_col="sku", **lk
+    )
+
+    tax_code = ln["tax_code"].where(~_blank(ln["tax_code"]), config.tax.default_code)
+    ln["_tax_code"] = tax_code
+    mapping = config.tax.mapping
+    ln["_tax_type"] = [
+        mapping.get(t, {}).get(c) if isinstance(c, str) else None
+        for t, c in zip(ln["tenant_key"], ln["_tax_code"], strict=True)
+    ]
+    r.add(
+        ln,
+        ln["_tax_type"].isna() & ln["tenant_key"].notna(),
+        "unmapped_tax_code",
+        config.tax.line_field,
+        value_col="_tax_code",
+        **lk,
+    )
+    bad_type = [
+        isinstance(tt, str) and (ref := references.get(t)) is not None and tt not in ref.tax_rates
+        for t, tt in zip(ln["tenant_key"], ln["_tax_type"], strict=True)
+    ]
+    r.add(ln, mask(bad_type, ln.index), "unknown_tax_type", "TaxType", value_col="_tax_type", **lk)
+
+    q, u, d = ln["quantity"], ln["unit_amount"], ln["discount_rate"].fillna(0.0)
+    r.add(ln, q.isna() | (q == 0), "invalid_quantity", "Quantity", value_col="quantity", **lk)
+    r.add(ln, (q < 0) | (u < 0), "negative_amount", "Quantity/UnitPrice", value_col="unit_amount", **lk)
+    r.add(ln, u.isna(), "invalid_unit_price", "UnitPrice", **lk)
+    r.add(ln, (d < 0) | (d > 100), "invalid_discount", "Discount", value_col="discount_rate", **lk)
+    r.add(
+        ln,
+        _too_long(ln["description"], XERO_LIMITS["line_description"]),
+        "field_too_long",
+        "Description",
+        limit=XERO_LIMITS["line_description"],
+        **lk,
+    )
+    r.add(
+        ln,
+        ln["currency"].notna() & (ln["currency"] != ln["header_currency"]),
+        "currency_mismatch",
+        "CurrencyIsoCode",
+        value_col="currency",
+        **lk,
+    )
+    account = ln["account_code"].where(~_blank(ln["account_code"]), config.accounts.default_sales_account)
+    ln["_account"] = account
+    bad_account = [
+        (ref := references.get(t)) is not None and bool(ref.account_codes) and a not in ref.account_codes
+        for t, a in zip(ln["tenant_key"], ln["_account"], strict=True)
+    ]
+    r.add(ln, mask(bad_account, ln.index), "unknown_account_code", "AccountCode", value_col="_account", **lk)
+
+    line_amount = _round2(q.fillna(0) * _round2_unit(u.fillna(0)) * (100 - d) / 100)
+    r.add(ln, line_amount.abs() > MAX_LINE_AMOUNT, "line_amount_too_large", "LineAmount", **lk)
+
+    # ----- totals: Salesforce's amount against Xero's arithmetic -----------------------------------------
+    ln["_line_amount"] = line_amount
+    sub_total = ln.groupby("sf_header_id")["_line_amount"].sum()
+    expected = h["sf_id"].map(sub_total)
+    tolerance = float(config.invoices.rounding_tolerance)
+    mismatch = (
+        h["sf_total"].notna() & expected.notna() & ((h["sf_total"] - expected).abs() > tolerance + 1e-9)
+    )
+    r.add(h, mismatch, "amount_mismatch", "Amount", value_col="sf_total", expected=expected.round(2), **hk)
+
+    rejects = r.frame()
+    blocking = set(rejects.loc[rejects["severity"] == "ERROR", "sf_id"])
+    keep = ~h["sf_id"].isin(blocking)
+    valid = headers.loc[keep.values].copy()
+    valid_lines = lines.loc[lines["sf_header_id"].isin(valid["sf_id"])].copy()
+    return ValidationResult(valid=valid, rejects=rejects, valid_lines=valid_lines)
+
+
+def _round2_unit(values: pd.Series) -> pd.Series:
+    return np.sign(values) * np.floor(np.abs(values) * 10_000 + 0.5 + 1e-9) / 10_000
