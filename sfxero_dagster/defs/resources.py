@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from sfxero_dagster.config import SfxeroConfig, load_config
+from sfxero_dagster.core.ledger import Ledger
 
 
 def get_environment() -> str:
@@ -42,9 +43,7 @@ class LedgerResource(dg.ConfigurableResource):
 
     path: str
 
-    def open(self):  # -> sfxero_dagster.core.ledger.Ledger
-        from sfxero_dagster.core.ledger import Ledger
-
+    def open(self) -> Ledger:
         return Ledger(self.path)
 
 
