@@ -74,7 +74,7 @@ class Response:
 
     @classmethod
     def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        data = json.dumps(obj, default=_json_default, separators=(",", ":")).encode("utf-8")
+        data = dumps_exact(obj).encode("utf-8")
         h = {"Content-Type": "application/json; charset=utf-8"}
         h.update(headers or {})
         return cls(status, data, h)
@@ -90,10 +90,24 @@ class Response:
         return cls(status, b"", dict(headers or {}))
 
 
-def _json_default(value: Any) -> Any:
+_DEC_MARK = "\x00D"
+_DEC_RE = re.compile(r'"\\u0000D(-?[0-9.]+(?:E[-+]?[0-9]+)?)\\u0000"')
+
+
+def _mark_decimals(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return float(value)  # JSON has no decimal type; amounts are at most 4 dp, exact in a double's repr
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+        return f"{_DEC_MARK}{value}\x00"
+    if isinstance(value, dict):
+        return {k: _mark_decimals(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mark_decimals(v) for v in value]
+    return value
+
+
+def dumps_exact(obj: Any) -> str:
+    """JSON with Decimals written digit for digit (``120.00`` stays ``120.00``, as the real APIs write it)."""
+    text = json.dumps(_mark_decimals(obj), separators=(",", ":"))
+    return _DEC_RE.sub(r"\1", text)
 
 
 Handler = Callable[[Request], Response]
