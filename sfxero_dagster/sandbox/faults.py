@@ -31,6 +31,9 @@ class FaultRule:
     fired: int = 0
 
     def __post_init__(self) -> None:
+        # Rules arrive as JSON (numbers may be Decimal): normalise the types once, here.
+        self.status, self.times, self.skip = int(self.status), int(self.times), int(self.skip)
+        self.delay_seconds = float(self.delay_seconds)
         if self.action not in ACTIONS:
             raise ValueError(f"unknown fault action {self.action!r}; allowed: {', '.join(ACTIONS)}")
         if self.methods:

@@ -185,16 +185,16 @@ class SandboxApp:
         is_control = req.raw_path.lower().startswith("/_sandbox/")
         rule = None if is_control else self.faults.take(req.method, req.raw_path, req.headers)
         if rule is not None:
-            if rule.action == "delay":
-                time.sleep(rule.delay_seconds)
-            elif rule.action == "drop_before_commit":
+            if rule.action == "drop_before_commit":
                 raise DropConnection()
-            elif rule.action == "status":
+            if rule.action == "status":
                 return self.after(req, self.fault_response(req, rule))
         if not is_control:
             early = self.before(req)
             if early is not None:
                 return self.after(req, early)
+        if rule is not None and rule.action == "delay":
+            time.sleep(rule.delay_seconds)  # a slow server: the request is admitted and in flight
         handler, params, known = self.router.match(req.method, urlsplit(req.raw_path).path)
         if handler is None:
             resp = Response.text("Method Not Allowed", 405) if known else self.not_found(req)

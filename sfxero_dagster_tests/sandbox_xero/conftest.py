@@ -137,6 +137,9 @@ def make_client(info: dict, store: dict | None = None) -> ApiClient:
         oauth2_token=OAuth2Token(client_id=info["client_id"], client_secret=info["client_secret"])
     )
     client = ApiClient(cfg, pool_threads=1)
+    # urllib3's default Retry honours Retry-After on 429s: a day-limit 429 would sleep for hours inside
+    # xero-python. Tests (like our production client) see every response as it is.
+    client.rest_client.pool_manager.connection_pool_kw["retries"] = False
     store.setdefault(
         "token",
         {

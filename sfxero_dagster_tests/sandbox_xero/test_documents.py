@@ -364,8 +364,16 @@ def test_items_put_post(accounting) -> None:
 
 def test_currency_enabled_per_tenant(accounting) -> None:
     cid = contact_id(accounting, tenant=UK)
-    got = create(accounting, invoice(cid, [li("1", "100", tax="OUTPUT2")], currency_code=CurrencyCode("EUR")), tenant=UK)
-    assert got.status_attribute_string == "OK" and got.total == D("120.00") and got.currency_code == CurrencyCode.EUR
+    got = create(
+        accounting,
+        invoice(cid, [li("1", "100", tax="OUTPUT2")], currency_code=CurrencyCode("EUR")),
+        tenant=UK,
+    )
+    assert (
+        got.status_attribute_string == "OK"
+        and got.total == D("120.00")
+        and got.currency_code == CurrencyCode.EUR
+    )
     assert {c.code.value for c in accounting.get_currencies(UK).currencies} == {"GBP", "USD", "EUR"}
 
 

@@ -345,16 +345,16 @@ class XeroApp(SandboxApp):
         with self._limit_lock:
             self._trim(self._app_minute, now - 60_000)
             if len(self._app_minute) >= self.settings.app_minute_limit:
-                return self._too_many("appminute", (self._app_minute[0] + 60_000 - now) // 1000 + 1)
+                return self._too_many("appminute", -(-(self._app_minute[0] + 60_000 - now) // 1000))
             if tid is not None:
                 lim = self.limits_for(tid)
                 minute, day = self._minute[tid], self._day[tid]
                 self._trim(minute, now - 60_000)
                 self._trim(day, now - 86_400_000)
                 if len(day) >= lim["day"]:
-                    return self._too_many("day", (day[0] + 86_400_000 - now) // 1000 + 1)
+                    return self._too_many("day", -(-(day[0] + 86_400_000 - now) // 1000))
                 if len(minute) >= lim["minute"]:
-                    return self._too_many("minute", (minute[0] + 60_000 - now) // 1000 + 1)
+                    return self._too_many("minute", -(-(minute[0] + 60_000 - now) // 1000))
                 if self._inflight[tid] >= lim["concurrent"]:
                     return self._too_many("concurrent", 1)
                 minute.append(now)
