@@ -39,6 +39,36 @@ def config_check(path: str | None) -> None:
     click.echo(json.dumps(summary, indent=2))
 
 
+@main.group()
+def sandbox() -> None:
+    """The local Salesforce and Xero emulators."""
+
+
+@sandbox.command("up")
+@click.option(
+    "--state-dir", default=".sandbox_state", show_default=True, help="Where the emulators keep state."
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--xero-port", default=18710, show_default=True, type=int, help="0 picks a free port.")
+@click.option("--reset", is_flag=True, help="Wipe the state and seed again.")
+def sandbox_up(state_dir: str, host: str, xero_port: int, reset: bool) -> None:
+    """Run the sandbox in the foreground; print one JSON line with everything a client needs."""
+    import signal
+    import threading
+
+    from sfxero_dagster.sandbox.run import start_sandbox
+
+    handle = start_sandbox(state_dir, xero_port=xero_port, host=host, reset=reset)
+    click.echo(json.dumps(handle.info()), nl=True)
+    sys.stdout.flush()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    handle.stop()
+    click.echo("sandbox stopped", err=True)
+
+
 @main.command()
 def demo() -> None:
     """Run the main job on the sandbox (today: load the definitions and say what is not built yet)."""
@@ -47,8 +77,12 @@ def demo() -> None:
     cfg = load_config()
     repo = defs.get_repository_def()
     assets = list(repo.asset_graph.get_all_asset_keys())
-    click.echo(f"Configuration OK: {len(cfg.xero.tenants)} Xero tenant(s): {', '.join(t.key for t in cfg.xero.tenants)}")
-    click.echo(f"Dagster definitions load: {len(assets)} asset(s), resources: {', '.join(sorted(defs.resources or {}))}")
+    click.echo(
+        f"Configuration OK: {len(cfg.xero.tenants)} Xero tenant(s): {', '.join(t.key for t in cfg.xero.tenants)}"
+    )
+    click.echo(
+        f"Dagster definitions load: {len(assets)} asset(s), resources: {', '.join(sorted(defs.resources or {}))}"
+    )
     missing = []
     if not assets:
         missing.append("the sync assets (extract, stage, match, push, write-back: issues #5-#7)")

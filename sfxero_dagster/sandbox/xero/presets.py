@@ -77,13 +77,13 @@ TIMEZONE = {"AU": "AUSEASTERNSTANDARDTIME", "NZ": "NEWZEALANDSTANDARDTIME", "UK"
 def accounts(region: str, base_currency: str) -> list[dict]:
     sales_tax = _SALES_TAX[region]
     rows = [
-        ("090", "Business Bank Account", "BANK", "ASSETS", "NONE"),
-        ("091", "Business Savings Account", "BANK", "ASSETS", "NONE"),
+        ("090", "Business Bank Account", "BANK", "ASSET", "NONE"),
+        ("091", "Business Savings Account", "BANK", "ASSET", "NONE"),
         ("200", "Sales", "REVENUE", "REVENUE", sales_tax),
         ("260", "Other Revenue", "REVENUE", "REVENUE", sales_tax),
         ("270", "Interest Income", "REVENUE", "REVENUE", "NONE" if region != "AU" else "EXEMPTOUTPUT"),
         ("310", "Cost of Goods Sold", "DIRECTCOSTS", "EXPENSE", "INPUT" if region == "AU" else "INPUT2"),
-        ("610", "Accounts Receivable", "CURRENT", "ASSETS", "BASEXCLUDED" if region == "AU" else "NONE"),
+        ("610", "Accounts Receivable", "CURRENT", "ASSET", "BASEXCLUDED" if region == "AU" else "NONE"),
         ("800", "Accounts Payable", "CURRLIAB", "LIABILITY", "BASEXCLUDED" if region == "AU" else "NONE"),
     ]
     out = []
