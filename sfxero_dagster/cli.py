@@ -51,14 +51,23 @@ def sandbox() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--xero-port", default=18710, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--reset", is_flag=True, help="Wipe the state and seed again.")
-def sandbox_up(state_dir: str, host: str, xero_port: int, reset: bool) -> None:
+@click.option(
+    "--seed-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON seed for the Xero side ({'tenants': [...], 'per_tenant': {key: {contacts, items}}}); default: two demo organisations.",
+)
+def sandbox_up(state_dir: str, host: str, xero_port: int, reset: bool, seed_file: str | None) -> None:
     """Run the sandbox in the foreground; print one JSON line with everything a client needs."""
     import signal
     import threading
+    from pathlib import Path
 
     from sfxero_dagster.sandbox.run import start_sandbox
 
-    handle = start_sandbox(state_dir, xero_port=xero_port, host=host, reset=reset)
+    seed = json.loads(Path(seed_file).read_text()) if seed_file else None
+    handle = start_sandbox(
+        state_dir, xero_seed=seed, xero_port=xero_port, host=host, reset=reset or bool(seed)
+    )
     click.echo(json.dumps(handle.info()), nl=True)
     sys.stdout.flush()
     stop = threading.Event()
@@ -70,31 +79,12 @@ def sandbox_up(state_dir: str, host: str, xero_port: int, reset: bool) -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Run the main job on the sandbox (today: load the definitions and say what is not built yet)."""
-    from sfxero_dagster.definitions import defs
+@click.option("--state-dir", default=".sandbox_state", show_default=True)
+def demo(state_dir: str) -> None:
+    """Start the sandbox and run what exists of the sync on it (see README for what is not built yet)."""
+    from sfxero_dagster.demo import run_demo
 
-    cfg = load_config()
-    repo = defs.get_repository_def()
-    assets = list(repo.asset_graph.get_all_asset_keys())
-    click.echo(
-        f"Configuration OK: {len(cfg.xero.tenants)} Xero tenant(s): {', '.join(t.key for t in cfg.xero.tenants)}"
-    )
-    click.echo(
-        f"Dagster definitions load: {len(assets)} asset(s), resources: {', '.join(sorted(defs.resources or {}))}"
-    )
-    missing = []
-    if not assets:
-        missing.append("the sync assets (extract, stage, match, push, write-back: issues #5-#7)")
-    try:
-        import sfxero_dagster.sandbox.salesforce.app
-        import sfxero_dagster.sandbox.xero.app  # noqa: F401
-    except ImportError:
-        missing.append("the Salesforce and Xero sandboxes (issues #3, #4)")
-    if missing:
-        click.echo("Not built yet, so nothing was synced:")
-        for item in missing:
-            click.echo(f"  - {item}")
+    run_demo(state_dir)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -44,6 +44,7 @@ class SandboxHandle:
     xero_server: SandboxServer
     state_dir: Path
     servers: list[SandboxServer] = field(default_factory=list)
+    seeded: bool = False  # True when this start created a fresh state (clients must consent again)
 
     def info(self) -> dict[str, Any]:
         return {"state_dir": str(self.state_dir), "clock": self.clock.state(), "xero": self.xero.info()}
@@ -72,9 +73,10 @@ def start_sandbox(
     state = Path(state_dir)
     clock = clock or SandboxClock()
     xero = XeroApp(state / "xero", clock=clock)
-    if reset or xero.is_empty():
+    seeded = reset or xero.is_empty()
+    if seeded:
         xero.reset()
         xero.load_seed(xero_seed or DEMO_XERO_SEED)
     xero_server = SandboxServer(xero, host=host, port=xero_port).start()
     xero.bind(xero_server.url)
-    return SandboxHandle(clock, xero, xero_server, state, [xero_server])
+    return SandboxHandle(clock, xero, xero_server, state, [xero_server], seeded)
