@@ -92,18 +92,19 @@ class XeroSandbox:
         return requests.request(method, f"{self.info['base_url']}{path}", headers=headers, timeout=10, **kw)
 
 
+def refresh_grant(sb: XeroSandbox, refresh_token: str) -> requests.Response:
+    """POST the refresh_token grant the way xero-python does (credentials in the form body)."""
+    data = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": sb.info["client_id"],
+        "client_secret": sb.info["client_secret"],
+    }
+    return requests.post(sb.info["token_url"], data=data, timeout=10)
+
+
 def fresh_access_token(sb: XeroSandbox) -> str:
-    rt = sb.control.call("POST", "refresh_token")["refresh_token"]
-    resp = requests.post(
-        sb.info["token_url"],
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": rt,
-            "client_id": sb.info["client_id"],
-            "client_secret": sb.info["client_secret"],
-        },
-        timeout=10,
-    )
+    resp = refresh_grant(sb, sb.control.call("POST", "refresh_token")["refresh_token"])
     resp.raise_for_status()
     return resp.json()["access_token"]
 

@@ -7,19 +7,7 @@ import requests
 from xero_python.identity import IdentityApi
 
 from .conftest import AU, UK, XeroSandbox, fresh_access_token
-
-
-def refresh(sb: XeroSandbox, rt: str) -> requests.Response:
-    return requests.post(
-        sb.info["token_url"],
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": rt,
-            "client_id": sb.info["client_id"],
-            "client_secret": sb.info["client_secret"],
-        },
-        timeout=10,
-    )
+from .conftest import refresh_grant as refresh
 
 
 def test_refresh_token_rotates_with_grace_then_invalid_grant(xero: XeroSandbox) -> None:

@@ -476,6 +476,10 @@ class XeroApp(SandboxApp):
         return wrapped
 
     # ================================================================================ helpers
+    def _reply(self, key: str, items: list[dict], **extra: Any) -> Response:
+        """A 200 in Xero's envelope: Id, Status, ProviderName, DateTimeUTC and the collection."""
+        return Response.json(envelope(self.settings.app_name, self.now_ms(), key, items, **extra))
+
     def org(self, tid: str) -> dict:
         return self.store.get_meta(f"org:{tid}")
 
@@ -588,7 +592,7 @@ class XeroApp(SandboxApp):
         unitdp = self._unitdp(req)
         fn = render_one or (lambda r, lines: render(r, unitdp=unitdp, with_lines=lines))
         items = [fn(r, with_lines) for r in records]
-        return Response.json(envelope(self.settings.app_name, self.now_ms(), key, items, **extra))
+        return self._reply(key, items, **extra)
 
     @staticmethod
     def _order(records: list[dict], order: str) -> list[dict] | Response:
@@ -749,7 +753,7 @@ class XeroApp(SandboxApp):
             "LineOfBusiness": "Software",
             "CreatedDateUTC": f"/Date({t['created_ms']}+0000)/",
         }
-        return Response.json(envelope(self.settings.app_name, self.now_ms(), "Organisations", [org]))
+        return self._reply("Organisations", [org])
 
     def _settings_list(self, req: Request, key: str, rows: list[dict]) -> Response:
         where = req.arg("where")
@@ -764,7 +768,7 @@ class XeroApp(SandboxApp):
             rows = self._order(rows, order)
             if isinstance(rows, Response):
                 return rows
-        return Response.json(envelope(self.settings.app_name, self.now_ms(), key, [render(x) for x in rows]))
+        return self._reply(key, [render(x) for x in rows])
 
     def _get_currencies(self, req: Request) -> Response:
         t = self.tenants()[req.tenant_id]  # type: ignore[attr-defined]
@@ -823,9 +827,7 @@ class XeroApp(SandboxApp):
         it = self._find_item(req.tenant_id, req.params["ref"])  # type: ignore[attr-defined]
         if it is None:
             return not_found()
-        return Response.json(
-            envelope(self.settings.app_name, self.now_ms(), "Items", [render(it, unitdp=self._unitdp(req))])
-        )
+        return self._reply("Items", [render(it, unitdp=self._unitdp(req))])
 
     def _write_items(self, req: Request, create_only: bool) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
@@ -984,7 +986,7 @@ class XeroApp(SandboxApp):
         c = self._find_contact(req.tenant_id, req.params["ref"])  # type: ignore[attr-defined]
         if c is None:
             return not_found()
-        return Response.json(envelope(self.settings.app_name, self.now_ms(), "Contacts", [render(c)]))
+        return self._reply("Contacts", [render(c)])
 
     def _write_contacts(self, req: Request, create_only: bool) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
@@ -1451,14 +1453,7 @@ class XeroApp(SandboxApp):
         inv = self._find_doc(req.tenant_id, "Invoice", req.params["ref"])  # type: ignore[attr-defined]
         if inv is None:
             return not_found()
-        return Response.json(
-            envelope(
-                self.settings.app_name,
-                self.now_ms(),
-                "Invoices",
-                [self._render_doc(inv, self._unitdp(req), True)],
-            )
-        )
+        return self._reply("Invoices", [self._render_doc(inv, self._unitdp(req), True)])
 
     def _get_online_invoice(self, req: Request) -> Response:
         inv = self._find_doc(req.tenant_id, "Invoice", req.params["ref"])  # type: ignore[attr-defined]
@@ -1480,9 +1475,7 @@ class XeroApp(SandboxApp):
                 400,
             )
         url = f"{self.base_url}/online/{inv['InvoiceID']}"
-        return Response.json(
-            envelope(self.settings.app_name, self.now_ms(), "OnlineInvoices", [{"OnlineInvoiceUrl": url}])
-        )
+        return self._reply("OnlineInvoices", [{"OnlineInvoiceUrl": url}])
 
     def _get_credit_notes(self, req: Request) -> Response:
         return self._list(
@@ -1493,14 +1486,7 @@ class XeroApp(SandboxApp):
         cn = self._find_doc(req.tenant_id, "CreditNote", req.params["ref"])  # type: ignore[attr-defined]
         if cn is None:
             return not_found()
-        return Response.json(
-            envelope(
-                self.settings.app_name,
-                self.now_ms(),
-                "CreditNotes",
-                [self._render_doc(cn, self._unitdp(req), True)],
-            )
-        )
+        return self._reply("CreditNotes", [self._render_doc(cn, self._unitdp(req), True)])
 
     # ---------------------------------------------------------------------- payments
     def _get_payments(self, req: Request) -> Response:
@@ -1510,7 +1496,7 @@ class XeroApp(SandboxApp):
         p = self.store.get(f"{req.tenant_id}/Payment", req.params["ref"].lower())  # type: ignore[attr-defined]
         if p is None:
             return not_found()
-        return Response.json(envelope(self.settings.app_name, self.now_ms(), "Payments", [render(p)]))
+        return self._reply("Payments", [render(p)])
 
     def apply_payment(self, tid: str, el: dict) -> tuple[dict | None, list[str]]:
         """Validate and apply one payment against an invoice (the API path and the user-action path)."""
