@@ -293,3 +293,48 @@ def test_batch_with_bad_elements_keeps_the_good_ones(tmp_path: Path, sandbox) ->
     assert outs[0].record["Total"] == D("11.00") and outs[2].record["InvoiceNumber"] == "SF-2"
     found = xc.invoices_by_number(au, ["SF-0", "SF-1", "SF-2"])
     assert sorted(found) == ["SF-0", "SF-2"]
+
+
+def test_client_credentials_flow_for_custom_connections(tmp_path: Path, sandbox) -> None:
+    handle, info, _ = sandbox
+    tokens = XeroTokenManager(
+        FileTokenStore(tmp_path / "cc.json"),
+        token_url=info["token_url"],
+        client_id=info["client_id"],
+        client_secret=info["client_secret"],
+        scopes=info["scopes"],
+        flow="client_credentials",
+        clock=handle.clock.timestamp,
+    )
+    xc = XeroClient(
+        base_url=info["base_url"], tokens=tokens, clock=handle.clock.timestamp, sleep=handle.clock.advance
+    )
+    data, _ = xc.call(tenant(info), "read", "get_organisations")
+    assert data.organisations[0].name == "Acme Pty Ltd"
+    assert (
+        "refresh_token" not in json.loads((tmp_path / "cc.json").read_text())
+        or json.loads((tmp_path / "cc.json").read_text())["refresh_token"] is None
+    )
+    handle.clock.advance(31 * 60)  # expired: a new client-credentials token, no refresh token needed
+    assert xc.call(tenant(info), "read", "get_organisations")[0].organisations and tokens.refreshes == 2
+
+
+def test_read_all_pages_and_modified_since(tmp_path: Path, sandbox) -> None:
+    handle, info, control = sandbox
+    xc = client(handle, info, tmp_path)
+    au = tenant(info)
+    app = handle.xero
+    app.store.put_many(
+        f"{au}/Contact",
+        [(c["ContactID"], c) for c in (app._new_contact(au, {"Name": f"Bulk {i:04d}"}) for i in range(1001))],
+    )
+    handle.clock.advance(5)
+    cut = handle.clock.now()
+    xc.write(au, "Contacts", [{"Name": "Late Ltd"}]).__next__()
+    control.clear_requests()
+    everything = xc.read_all(au, "get_contacts", "contacts")
+    assert len(everything) == 1002
+    pages = [r for r in control.requests_log() if r["path"].endswith("/Contacts")]
+    assert len(pages) == 2  # pageSize=1000: a full page, then a short one
+    recent = xc.read_all(au, "get_contacts", "contacts", modified_since=cut)
+    assert [c["Name"] for c in recent] == ["Late Ltd"]
