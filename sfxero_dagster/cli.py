@@ -50,13 +50,18 @@ def sandbox() -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--xero-port", default=18710, show_default=True, type=int, help="0 picks a free port.")
+@click.option(
+    "--salesforce-port", default=18711, show_default=True, type=int, help="0 picks a free port (HTTPS)."
+)
 @click.option("--reset", is_flag=True, help="Wipe the state and seed again.")
 @click.option(
     "--seed-file",
     type=click.Path(exists=True, dir_okay=False),
     help="JSON seed for the Xero side ({'tenants': [...], 'per_tenant': {key: {contacts, items}}}); default: two demo organisations.",
 )
-def sandbox_up(state_dir: str, host: str, xero_port: int, reset: bool, seed_file: str | None) -> None:
+def sandbox_up(
+    state_dir: str, host: str, xero_port: int, salesforce_port: int, reset: bool, seed_file: str | None
+) -> None:
     """Run the sandbox in the foreground; print one JSON line with everything a client needs."""
     import signal
     import threading

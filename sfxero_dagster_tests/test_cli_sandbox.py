@@ -39,7 +39,21 @@ def test_sandbox_up_prints_connection_json_and_stops_on_ctrl_c(tmp_path: Path, m
     )
     try:
         line = proc.stdout.readline()
-        info = json.loads(line)["xero"]
+        everything = json.loads(line)
+        info = everything["xero"]
+        sf_info = everything["salesforce"]
+        assert (
+            sf_info["instance_url"].startswith("https://127.0.0.1:") and Path(sf_info["ca_bundle"]).exists()
+        )
+        assert set(sf_info) >= {
+            "token_url",
+            "consumer_key",
+            "consumer_secret",
+            "username",
+            "password",
+            "security_token",
+            "jwt_private_key",
+        }
         assert set(info) >= {
             "base_url",
             "token_url",
@@ -54,6 +68,21 @@ def test_sandbox_up_prints_connection_json_and_stops_on_ctrl_c(tmp_path: Path, m
         api = AccountingApi(make_client(info), base_url=info["base_url"])
         org = api.get_organisations(info["tenants"][0]["tenantId"]).organisations[0]
         assert (org.name, org.base_currency.value) == ("Kiwi Ltd", "NZD")
+        # and any simple-salesforce program, with the CA bundle
+        import requests
+        from simple_salesforce import Salesforce
+
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = sf_info["ca_bundle"]
+        token = session.post(
+            sf_info["token_url"],
+            data={"grant_type": "client_credentials"},
+            auth=(sf_info["consumer_key"], sf_info["consumer_secret"]),
+            timeout=10,
+        ).json()["access_token"]
+        sf = Salesforce(instance_url=sf_info["instance_url"], session_id=token, session=session)
+        assert sf.query("SELECT COUNT() FROM User")["totalSize"] == 1
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
