@@ -1,0 +1,346 @@
+"""The Salesforce client: simple-salesforce for data calls, with login, retries and limits done right.
+
+Why not simple-salesforce's own login: it builds login URLs as ``https://{domain}.salesforce.com``, which
+cannot point at a My Domain URL given in full, a test org behind a proxy, or the local sandbox. So this
+client fetches the session itself (OAuth client credentials, username-password or JWT bearer, or SOAP
+login) from ``login_url`` and hands simple-salesforce an instance URL and a session id. Production and
+sandbox differ only in ``login_url``/``instance_url`` and the CA bundle.
+
+It also adds what unattended runs need: bounded re-authentication on ``INVALID_SESSION_ID`` (simple-
+salesforce's own SFType loop can recurse forever), retries with tenacity for 5xx and dropped connections
+on idempotent calls only, a clean :class:`SalesforceDailyLimitReached` on ``REQUEST_LIMIT_EXCEEDED``
+instead of a retry loop, and a count of every call made.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from xml.sax.saxutils import escape
+
+import requests
+from pydantic import BaseModel
+from simple_salesforce import Salesforce, format_soql
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceRefusedRequest,
+)
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+COLLECTION_SIZE = 200
+
+
+class SalesforceSettings(BaseModel):
+    auth_flow: Literal["client_credentials", "password", "oauth_password", "jwt_bearer"] = (
+        "client_credentials"
+    )
+    login_url: str = "https://login.salesforce.com"
+    api_version: str = "59.0"
+    ca_bundle: str | None = None
+    consumer_key: str | None = None
+    consumer_secret: str | None = None
+    username: str | None = None
+    password: str | None = None
+    security_token: str | None = None
+    private_key_file: str | None = None
+    timeout: float = 60.0
+    query_batch_size: int = 2000
+    max_relogins: int = 2
+    max_attempts: int = 5
+
+
+class SalesforceAuthError(RuntimeError):
+    """Salesforce refused the credentials: nothing to retry."""
+
+
+class SalesforceDailyLimitReached(RuntimeError):
+    """The org's daily API allocation is spent; stop cleanly and resume tomorrow."""
+
+    def __init__(self, usage: str | None) -> None:
+        super().__init__(
+            f"Salesforce daily API limit reached ({usage or 'usage unknown'}); resume after the limit resets"
+        )
+        self.usage = usage
+
+
+@dataclass
+class RecordOutcome:
+    """One record of a collection write, in input order."""
+
+    index: int
+    key: str | None
+    success: bool
+    sf_id: str | None = None
+    created: bool | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        return "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in self.errors)
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Drop ``attributes`` and flatten parent paths (``Account.Name``); child sub-queries stay as lists."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and "records" in value and "totalSize" in value:
+            out[name] = [flatten(r) for r in value["records"]]
+        elif isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+class SalesforceClient:
+    def __init__(self, settings: SalesforceSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.sleep = sleep
+        self.http = requests.Session()
+        self.http.trust_env = False  # REQUESTS_CA_BUNDLE must not override the configured CA bundle
+        self.http.verify = settings.ca_bundle or True
+        self.calls: Counter[str] = Counter()
+        self.logins = 0
+        self.last_usage: str | None = None
+        self._sf: Salesforce | None = None
+
+    # ----- login -------------------------------------------------------------------------------
+    def login(self) -> Salesforce:
+        s = self.settings
+        base = s.login_url.rstrip("/")
+        self.logins += 1
+        if s.auth_flow == "password":
+            token, instance = self._soap_login(base)
+        else:
+            form: dict[str, str] = {}
+            auth = None
+            if s.auth_flow == "client_credentials":
+                form["grant_type"] = "client_credentials"
+                auth = (s.consumer_key or "", s.consumer_secret or "")
+            elif s.auth_flow == "oauth_password":
+                form.update(
+                    grant_type="password",
+                    client_id=s.consumer_key or "",
+                    client_secret=s.consumer_secret or "",
+                    username=s.username or "",
+                    password=(s.password or "") + (s.security_token or ""),
+                )
+            else:
+                form.update(
+                    grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=self._jwt(base)
+                )
+            resp = self.http.post(f"{base}/services/oauth2/token", data=form, auth=auth, timeout=s.timeout)
+            if resp.status_code != 200:
+                try:
+                    detail = resp.json()
+                    message = f"{detail.get('error')}: {detail.get('error_description')}"
+                except ValueError:
+                    message = resp.text[:200]
+                raise SalesforceAuthError(
+                    f"Salesforce login ({s.auth_flow}) failed with {resp.status_code}: {message}"
+                )
+            body = resp.json()
+            token, instance = body["access_token"], body["instance_url"]
+        self._sf = Salesforce(
+            instance_url=instance, session_id=token, session=self.http, version=s.api_version
+        )
+        return self._sf
+
+    def _jwt(self, audience: str) -> str:
+        import jwt
+
+        s = self.settings
+        if not s.private_key_file:
+            raise SalesforceAuthError("jwt_bearer needs a private key file (SF_JWT_PRIVATE_KEY_FILE)")
+        with open(s.private_key_file, "rb") as fh:
+            key = fh.read()
+        claims = {"iss": s.consumer_key, "sub": s.username, "aud": audience, "exp": int(time.time()) + 180}
+        return jwt.encode(claims, key, algorithm="RS256")
+
+    def _soap_login(self, base: str) -> tuple[str, str]:
+        s = self.settings
+        body = (
+            '<?xml version="1.0" encoding="utf-8" ?><env:Envelope xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:env="http://schemas.xmlsoap.org/soap/envelope/" '
+            'xmlns:urn="urn:partner.soap.sforce.com"><env:Body><urn:login>'
+            f"<urn:username>{escape(s.username or '')}</urn:username>"
+            f"<urn:password>{escape((s.password or '') + (s.security_token or ''))}</urn:password>"
+            "</urn:login></env:Body></env:Envelope>"
+        )
+        resp = self.http.post(
+            f"{base}/services/Soap/u/{s.api_version}",
+            data=body.encode(),
+            headers={"content-type": "text/xml", "charset": "UTF-8", "SOAPAction": "login"},
+            timeout=s.timeout,
+        )
+        session = re.search(r"<sessionId>(.*?)</sessionId>", resp.text)
+        server = re.search(r"<serverUrl>(https?://[^/<]+)", resp.text)
+        if resp.status_code != 200 or not session or not server:
+            code = re.search(r"<sf:exceptionCode>(.*?)</sf:exceptionCode>", resp.text)
+            raise SalesforceAuthError(
+                f"Salesforce SOAP login failed: {code.group(1) if code else resp.status_code}"
+            )
+        return session.group(1), server.group(1).replace("-api", "")
+
+    @property
+    def sf(self) -> Salesforce:
+        return self._sf or self.login()
+
+    # ----- calls --------------------------------------------------------------------------------
+    def call(self, kind: str, fn: Callable[[Salesforce], Any], *, idempotent: bool = True) -> Any:
+        """Run ``fn(sf)`` with bounded re-login, retries for transient failures, and limit handling."""
+        relogins = 0
+
+        def transient(exc: BaseException) -> bool:
+            if not idempotent:
+                return False
+            if isinstance(exc, SalesforceGeneralError):
+                return exc.status >= 500
+            return isinstance(exc, requests.ConnectionError | requests.Timeout)
+
+        def attempt() -> Any:
+            nonlocal relogins
+            while True:
+                self.calls[kind] += 1
+                try:
+                    result = fn(self.sf)
+                    break
+                except SalesforceExpiredSession:
+                    if relogins >= self.settings.max_relogins:
+                        raise  # bounded: never the endless re-login loop
+                    relogins += 1
+                    self.login()
+                except SalesforceRefusedRequest as exc:
+                    codes = (
+                        {e.get("errorCode") for e in exc.content} if isinstance(exc.content, list) else set()
+                    )
+                    if "REQUEST_LIMIT_EXCEEDED" in codes:
+                        raise SalesforceDailyLimitReached(self.last_usage) from exc
+                    raise
+            usage = self.sf.api_usage.get("api-usage") if self._sf else None
+            if usage:
+                self.last_usage = f"{usage[0]}/{usage[1]}"
+            return result
+
+        retrying = Retrying(
+            retry=retry_if_exception(transient),
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=wait_exponential_jitter(initial=0.5, max=30),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        return retrying(attempt)
+
+    # ----- reads --------------------------------------------------------------------------------
+    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        """All records of ``soql`` (REST paging via nextRecordsUrl), flattened."""
+        headers = {"Sforce-Query-Options": f"batchSize={self.settings.query_batch_size}"}
+        page = self.call("query", lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers))
+        while True:
+            for record in page["records"]:
+                yield flatten(record)
+            if page.get("done", True):
+                return
+            url = page["nextRecordsUrl"]
+            page = self.call(
+                "query", lambda sf, u=url: sf.query_more(u, identifier_is_url=True, headers=headers)
+            )
+
+    def extract(
+        self,
+        object_name: str,
+        fields: Sequence[str],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        overlap: timedelta = timedelta(minutes=10),
+        where: str | None = None,
+        include_deleted: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Records whose SystemModstamp is in [since − overlap, until), oldest first, deleted ones included.
+
+        ``>=`` with an overlap re-reads the edge (records committed in the same second as the last
+        watermark are not lost); duplicates are dropped by (Id, SystemModstamp). ``queryAll`` carries
+        deletions as tombstones (``IsDeleted = true``).
+        """
+        wanted = list(dict.fromkeys(["Id", "SystemModstamp", "IsDeleted", *fields]))
+        clauses = []
+        if since is not None:
+            clauses.append(format_soql("SystemModstamp >= {}", (since - overlap).astimezone(UTC)))
+        if until is not None:
+            clauses.append(format_soql("SystemModstamp < {}", until.astimezone(UTC)))
+        if where:
+            clauses.append(f"({where})")
+        soql = f"SELECT {', '.join(wanted)} FROM {object_name}"
+        if clauses:
+            soql += " WHERE " + " AND ".join(clauses)
+        soql += " ORDER BY SystemModstamp, Id"
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for record in self.query(soql, include_deleted=include_deleted):
+            key = (record["Id"], record.get("SystemModstamp") or "")
+            if key not in seen:
+                seen.add(key)
+                out.append(record)
+        return out
+
+    # ----- writes -------------------------------------------------------------------------------
+    def upsert_collection(
+        self, object_name: str, external_id_field: str, records: Sequence[dict[str, Any]]
+    ) -> list[RecordOutcome]:
+        """Upsert by external id, 200 per call (allOrNone=false): safe to retry, one outcome per record."""
+        outcomes: list[RecordOutcome] = []
+        for start in range(0, len(records), COLLECTION_SIZE):
+            chunk = list(records[start : start + COLLECTION_SIZE])
+            body = {
+                "allOrNone": False,
+                "records": [{"attributes": {"type": object_name}, **r} for r in chunk],
+            }
+            path = f"composite/sobjects/{object_name}/{external_id_field}"
+            results = self.call("write", lambda sf, b=body, p=path: sf.restful(p, method="PATCH", json=b))
+            for i, (rec, res) in enumerate(zip(chunk, results, strict=True)):
+                outcomes.append(
+                    RecordOutcome(
+                        start + i,
+                        str(rec.get(external_id_field)),
+                        bool(res.get("success")),
+                        res.get("id"),
+                        res.get("created"),
+                        list(res.get("errors") or []),
+                    )
+                )
+        return outcomes
+
+    def update_collection(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
+        """Update records by Id, 200 per call (allOrNone=false)."""
+        outcomes: list[RecordOutcome] = []
+        for start in range(0, len(records), COLLECTION_SIZE):
+            chunk = list(records[start : start + COLLECTION_SIZE])
+            body = {
+                "allOrNone": False,
+                "records": [{"attributes": {"type": object_name}, **r} for r in chunk],
+            }
+            results = self.call(
+                "write", lambda sf, b=body: sf.restful("composite/sobjects", method="PATCH", json=b)
+            )
+            for i, (rec, res) in enumerate(zip(chunk, results, strict=True)):
+                outcomes.append(
+                    RecordOutcome(
+                        start + i,
+                        rec.get("id") or rec.get("Id"),
+                        bool(res.get("success")),
+                        res.get("id"),
+                        None,
+                        list(res.get("errors") or []),
+                    )
+                )
+        return outcomes

@@ -1,0 +1,1 @@
+from ..sandbox_salesforce.conftest import sf_sandbox  # noqa: F401  (re-exported fixture)
