@@ -54,13 +54,24 @@ def sandbox() -> None:
     "--salesforce-port", default=18711, show_default=True, type=int, help="0 picks a free port (HTTPS)."
 )
 @click.option("--reset", is_flag=True, help="Wipe the state and seed again.")
+@click.option("--scale", type=click.Choice(["small", "medium", "large"]), default="small", show_default=True)
+@click.option(
+    "--seed", "seed_number", type=int, default=7, show_default=True, help="Seed of the generated org."
+)
 @click.option(
     "--seed-file",
     type=click.Path(exists=True, dir_okay=False),
-    help="JSON seed for the Xero side ({'tenants': [...], 'per_tenant': {key: {contacts, items}}}); default: two demo organisations.",
+    help="JSON for the Xero side ({'tenants': [...], 'per_tenant': {key: {contacts, items}}}) instead of the generated one.",
 )
 def sandbox_up(
-    state_dir: str, host: str, xero_port: int, salesforce_port: int, reset: bool, seed_file: str | None
+    state_dir: str,
+    host: str,
+    xero_port: int,
+    salesforce_port: int,
+    reset: bool,
+    scale: str,
+    seed_number: int,
+    seed_file: str | None,
 ) -> None:
     """Run the sandbox in the foreground; print one JSON line with everything a client needs."""
     import signal
@@ -69,9 +80,16 @@ def sandbox_up(
 
     from sfxero_dagster.sandbox.run import start_sandbox
 
-    seed = json.loads(Path(seed_file).read_text()) if seed_file else None
+    xero_seed = json.loads(Path(seed_file).read_text()) if seed_file else None
     handle = start_sandbox(
-        state_dir, xero_seed=seed, xero_port=xero_port, host=host, reset=reset or bool(seed)
+        state_dir,
+        scale=scale,
+        seed=seed_number,
+        xero_seed=xero_seed,
+        xero_port=xero_port,
+        salesforce_port=salesforce_port,
+        host=host,
+        reset=reset or bool(xero_seed),
     )
     click.echo(json.dumps(handle.info()), nl=True)
     sys.stdout.flush()

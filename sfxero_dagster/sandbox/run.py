@@ -16,28 +16,6 @@ from sfxero_dagster.sandbox.salesforce.app import SalesforceApp
 from sfxero_dagster.sandbox.tls import ensure_local_ca, server_ssl_context
 from sfxero_dagster.sandbox.xero.app import XeroApp
 
-# The demo organisations: fixed tenant ids so the shipped sfxero.yaml points at them.
-DEMO_XERO_SEED: dict[str, Any] = {
-    "tenants": [
-        {
-            "key": "au",
-            "name": "Acme Pty Ltd",
-            "region": "AU",
-            "base_currency": "AUD",
-            "currencies": ["AUD", "USD", "NZD"],
-            "tenant_id": "5a1b2c3d-0000-4000-8000-0000000000a1",
-        },
-        {
-            "key": "uk",
-            "name": "Acme UK Ltd",
-            "region": "UK",
-            "base_currency": "GBP",
-            "currencies": ["GBP", "USD", "EUR"],
-            "tenant_id": "5a1b2c3d-0000-4000-8000-0000000000b2",
-        },
-    ],
-}
-
 
 @dataclass
 class SandboxHandle:
@@ -72,6 +50,8 @@ class SandboxHandle:
 def start_sandbox(
     state_dir: str | Path,
     *,
+    scale: str = "small",
+    seed: int = 7,
     xero_seed: dict[str, Any] | None = None,
     xero_port: int = 0,
     salesforce_port: int = 0,
@@ -79,18 +59,23 @@ def start_sandbox(
     reset: bool = False,
     clock: SandboxClock | None = None,
 ) -> SandboxHandle:
-    """Start the emulators on loopback; seed them when their state is empty (or on ``reset``)."""
+    """Start the emulators on loopback; seed both from the generator when empty (or on ``reset``).
+
+    ``xero_seed`` replaces the generated Xero side (tenants, contacts, items), e.g. from ``--seed-file``.
+    """
     state = Path(state_dir)
     clock = clock or SandboxClock()
     xero = XeroApp(state / "xero", clock=clock)
-    seeded = reset or xero.is_empty()
-    if seeded:
-        xero.reset()
-        xero.load_seed(xero_seed or DEMO_XERO_SEED)
     salesforce = SalesforceApp(state / "salesforce", clock=clock)
-    if reset or salesforce.is_empty():
+    seeded = reset or xero.is_empty() or salesforce.is_empty()
+    if seeded:
+        from sfxero_dagster.sandbox.seed import generate
+
+        data = generate(scale, seed)
+        xero.reset()
+        xero.load_seed(xero_seed or data.xero)
         salesforce.reset()
-        seeded = True
+        salesforce.load_seed(data.salesforce)
     xero_server = SandboxServer(xero, host=host, port=xero_port).start()
     xero.bind(xero_server.url)
     tls = server_ssl_context(ensure_local_ca(state / "salesforce" / "tls"))

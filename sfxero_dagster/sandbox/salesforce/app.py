@@ -14,7 +14,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -648,7 +648,7 @@ class SalesforceApp(SandboxApp):
                 disc = Decimal(str(rec.get("Discount") or 0)) if name == "OpportunityLineItem" else Decimal(0)
                 rec["TotalPrice"] = (
                     Decimal(str(q)) * Decimal(str(p)) * (Decimal(100) - disc) / Decimal(100)
-                ).quantize(Decimal("0.01"))
+                ).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # Salesforce rounds currency half up
         elif name == "Contact" or name == "User":
             rec["Name"] = " ".join(x for x in (rec.get("FirstName"), rec.get("LastName")) if x)
         elif name == "PricebookEntry":
