@@ -60,6 +60,9 @@ class SalesforceApp(SandboxApp):
         self.instance_url = "https://127.0.0.1"
         self._cursors: dict[str, list[dict]] = {}
         self._register()
+        from . import bulk2
+
+        bulk2.register(self)
 
     # ================================================================================ lifecycle
     def bind(self, url: str) -> None:
@@ -1220,3 +1223,18 @@ def _parse_sf_datetime(text: str) -> datetime:
     if dt.tzinfo is None:
         raise ValueError("a time zone is required")
     return dt.astimezone(UTC)
+
+
+def _flatten_for_csv(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A query record as Bulk 2.0 CSV columns: parent paths as ``Account.Name``, booleans lower-case."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        if isinstance(value, dict):
+            out.update(_flatten_for_csv(value, f"{prefix}{key}."))
+        elif isinstance(value, bool):
+            out[f"{prefix}{key}"] = "true" if value else "false"
+        else:
+            out[f"{prefix}{key}"] = "" if value is None else value
+    return out

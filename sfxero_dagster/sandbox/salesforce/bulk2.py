@@ -1,0 +1,279 @@
+"""Bulk API 2.0 for the Salesforce emulator: ingest jobs (CSV read by header name) and query jobs
+(CSV pages with ``Sforce-Locator``). Jobs are processed when their status is next read, as Salesforce
+processes them asynchronously after ``UploadComplete``; every record goes through the REST write path.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from ..httpbase import Request, Response
+from .ids import is_valid_id, normalise_id
+from .soql import SoqlError, execute
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import SalesforceApp
+
+JOBS = r"/services/data/v(?P<v>\d+\.\d+)/jobs/(?P<kind>ingest|query)"
+OPERATIONS = {
+    "ingest": ("insert", "update", "upsert", "delete", "hardDelete"),
+    "query": ("query", "queryAll"),
+}
+DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
+
+
+def register(app: SalesforceApp) -> None:
+    r = app.router.add
+    r("POST", JOBS + "/?", lambda q: _create(app, q))
+    r("GET", JOBS + r"/(?P<job>[\w]+)/?", lambda q: _status(app, q))
+    r("PATCH", JOBS + r"/(?P<job>[\w]+)/?", lambda q: _set_state(app, q))
+    r("DELETE", JOBS + r"/(?P<job>[\w]+)/?", lambda q: _delete(app, q))
+    r("PUT", JOBS + r"/(?P<job>[\w]+)/batches/?", lambda q: _upload(app, q))
+    r(
+        "GET",
+        JOBS + r"/(?P<job>[\w]+)/(?P<which>successfulResults|failedResults|unprocessedrecords)/?",
+        lambda q: _results(app, q),
+    )
+    r("GET", JOBS + r"/(?P<job>[\w]+)/results/?", lambda q: _query_results(app, q))
+
+
+def _jobs(app: SalesforceApp) -> dict[str, dict]:
+    return app.store.get_meta("bulk_jobs", {})
+
+
+def _save(app: SalesforceApp, job: dict) -> None:
+    jobs = _jobs(app)
+    jobs[job["id"]] = job
+    app.store.set_meta("bulk_jobs", jobs)
+
+
+def _error(message: str, code: str = "INVALIDJOB", status: int = 400) -> Response:
+    return Response.json([{"errorCode": code, "message": message}], status)
+
+
+def _info(job: dict) -> dict:
+    return {k: v for k, v in job.items() if not k.startswith("_")}
+
+
+def _create(app: SalesforceApp, req: Request) -> Response:
+    body = req.json() or {}
+    kind = req.params["kind"]
+    op = body.get("operation")
+    if op not in OPERATIONS[kind]:
+        return _error(f"Invalid operation: {op}", "INVALIDJOB")
+    delimiter = body.get("columnDelimiter", "COMMA")
+    if delimiter not in DELIMITERS or body.get("lineEnding", "LF") not in ("LF", "CRLF"):
+        return _error("Invalid columnDelimiter or lineEnding")
+    job: dict[str, Any] = {
+        "id": "750" + uuid.uuid4().hex[:15],
+        "operation": op,
+        "createdById": app.user_id,
+        "createdDate": app.stamp(),
+        "systemModstamp": app.stamp(),
+        "concurrencyMode": "Parallel",
+        "contentType": "CSV",
+        "apiVersion": float(req.params["v"]),
+        "lineEnding": body.get("lineEnding", "LF"),
+        "columnDelimiter": delimiter,
+        "_kind": kind,
+    }
+    if kind == "ingest":
+        obj = app.obj(body.get("object", ""))
+        if obj is None:
+            return _error(f"Entity '{body.get('object')}' is not supported by the Bulk API", "INVALIDENTITY")
+        if op == "upsert":
+            f = obj.field(body.get("externalIdFieldName") or "")
+            if f is None or not (f.external_id or f.name == "Id"):
+                return _error("External ID field is missing or not an external ID", "INVALIDFIELD")
+            job["externalIdFieldName"] = f.name
+        job.update(object=obj.name, state="Open", _data="", _success=[], _failed=[], _unprocessed=[])
+    else:
+        try:
+            result = execute(
+                body.get("query", ""),
+                app,
+                now=app.now(),
+                api_version=req.params["v"],
+                include_deleted=op == "queryAll",
+            )
+        except SoqlError as exc:
+            return _error(exc.message, exc.error_code)
+        from .app import _flatten_for_csv
+
+        job.update(
+            query=body.get("query"),
+            state="UploadComplete",
+            _rows=[_flatten_for_csv(r) for r in result.records],
+            numberRecordsProcessed=0,
+        )
+    _save(app, job)
+    return Response.json(_info(job))
+
+
+def _get_job(app: SalesforceApp, req: Request) -> dict | None:
+    job = _jobs(app).get(req.params["job"])
+    return job if job and job["_kind"] == req.params["kind"] else None
+
+
+def _status(app: SalesforceApp, req: Request) -> Response:
+    with app.lock:
+        job = _get_job(app, req)
+        if job is None:
+            return _error("Job not found", "NOT_FOUND", 404)
+        if job["state"] == "UploadComplete":
+            _process(app, job) if job["_kind"] == "ingest" else job.update(
+                state="JobComplete", numberRecordsProcessed=len(job["_rows"])
+            )
+            _save(app, job)
+        info = _info(job)
+    if job["_kind"] == "ingest":
+        info.update(
+            numberRecordsProcessed=len(job["_success"]) + len(job["_failed"]),
+            numberRecordsFailed=len(job["_failed"]),
+        )
+    return Response.json(info)
+
+
+def _set_state(app: SalesforceApp, req: Request) -> Response:
+    state = (req.json() or {}).get("state")
+    with app.lock:
+        job = _get_job(app, req)
+        if job is None:
+            return _error("Job not found", "NOT_FOUND", 404)
+        if state == "UploadComplete" and job["state"] == "Open":
+            job["state"] = "UploadComplete"
+        elif state == "Aborted" and job["state"] in ("Open", "UploadComplete", "InProgress"):
+            job["state"] = "Aborted"
+        else:
+            return _error(
+                f"Cannot change the job state from {job['state']} to {state}", "INVALIDJOBSTATE", 409
+            )
+        _save(app, job)
+    return Response.json(_info(job))
+
+
+def _delete(app: SalesforceApp, req: Request) -> Response:
+    with app.lock:
+        jobs = _jobs(app)
+        if jobs.pop(req.params["job"], None) is None:
+            return _error("Job not found", "NOT_FOUND", 404)
+        app.store.set_meta("bulk_jobs", jobs)
+    return Response.empty(204)
+
+
+def _upload(app: SalesforceApp, req: Request) -> Response:
+    with app.lock:
+        job = _get_job(app, req)
+        if job is None or job["_kind"] != "ingest":
+            return _error("Job not found", "NOT_FOUND", 404)
+        if job["state"] != "Open":
+            return _error("The job is not open for data", "INVALIDJOBSTATE", 409)
+        text = req.body.decode("utf-8")
+        if job["_data"]:
+            text = text.split("\n", 1)[1] if "\n" in text else ""  # later batches repeat the header
+        job["_data"] += text
+        _save(app, job)
+    return Response.empty(201)
+
+
+def _process(app: SalesforceApp, job: dict) -> None:
+    """Apply every CSV row through the REST write path; columns are read by header name."""
+    obj = app.obj(job["object"])
+    rows = list(csv.DictReader(io.StringIO(job["_data"]), delimiter=DELIMITERS[job["columnDelimiter"]]))
+    job["state"] = "InProgress"
+    for row in rows:
+        # Bulk 2.0: an empty field leaves the value alone; #N/A sets it to null.
+        values = {k: (None if v == "#N/A" else v) for k, v in row.items() if k is not None and v != ""}
+        op = job["operation"]
+        with app.store.transaction():
+            try:
+                if op == "insert":
+                    rec, errors = app.save(obj, values)
+                    created = True
+                elif op == "upsert":
+                    field = obj.field(job["externalIdFieldName"])
+                    status, result = app.upsert_one(obj, field, str(values.get(field.name, "")), values)
+                    errors = result.get("errors", []) if status >= 300 else []
+                    if status == 300:
+                        errors = [
+                            {"statusCode": "DUPLICATE_EXTERNAL_ID", "message": "more than one record found"}
+                        ]
+                    rec = {"Id": result.get("id")}
+                    created = status == 201
+                else:
+                    rid = values.get("Id", "")
+                    existing = app.store.get(obj.name, normalise_id(rid)) if is_valid_id(rid) else None
+                    if existing is None:
+                        rec, errors, created = (
+                            None,
+                            [{"statusCode": "INVALID_ID_FIELD", "message": f"invalid record id: {rid}"}],
+                            False,
+                        )
+                    elif op == "update":
+                        rec, errors = app.save(obj, {k: v for k, v in values.items() if k != "Id"}, existing)
+                        created = False
+                    else:
+                        app.delete(obj, rid)
+                        rec, errors, created = existing, [], False
+            except (ValueError, KeyError) as exc:
+                rec, errors, created = None, [{"statusCode": "INVALID_FIELD", "message": str(exc)}], False
+        if errors:
+            job["_failed"].append(
+                {
+                    "sf__Id": "",
+                    "sf__Error": "; ".join(f"{e['statusCode']}:{e['message']}" for e in errors),
+                    **row,
+                }
+            )
+        else:
+            job["_success"].append(
+                {"sf__Id": rec["Id"], "sf__Created": "true" if created else "false", **row}
+            )
+    job["state"] = "JobComplete"
+    job["systemModstamp"] = app.stamp()
+
+
+def _csv(rows: list[dict], header: list[str]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _results(app: SalesforceApp, req: Request) -> Response:
+    job = _get_job(app, req)
+    if job is None:
+        return _error("Job not found", "NOT_FOUND", 404)
+    columns = next(csv.reader(io.StringIO(job["_data"])), []) if job["_data"] else []
+    which = req.params["which"]
+    if which == "successfulResults":
+        body = _csv(job["_success"], ["sf__Id", "sf__Created", *columns])
+    elif which == "failedResults":
+        body = _csv(job["_failed"], ["sf__Id", "sf__Error", *columns])
+    else:
+        body = _csv(job["_unprocessed"], columns)
+    return Response(200, body, {"Content-Type": "text/csv"})
+
+
+def _query_results(app: SalesforceApp, req: Request) -> Response:
+    job = _get_job(app, req)
+    if job is None or job["_kind"] != "query":
+        return _error("Job not found", "NOT_FOUND", 404)
+    if job["state"] != "JobComplete":
+        return _error("The job is not complete", "INVALIDJOBSTATE", 409)
+    rows = job["_rows"]
+    start = int(req.arg("locator") or 0)
+    size = int(req.arg("maxRecords") or 50_000)
+    page = rows[start : start + size]
+    header = list(rows[0].keys()) if rows else []
+    nxt = start + size
+    locator = str(nxt) if nxt < len(rows) else "null"
+    return Response(
+        200,
+        _csv(page, header),
+        {"Content-Type": "text/csv", "Sforce-Locator": locator, "Sforce-NumberOfRecords": str(len(page))},
+    )
