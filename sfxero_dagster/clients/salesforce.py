@@ -14,6 +14,8 @@ instead of a retry loop, and a count of every call made.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from collections import Counter
@@ -53,6 +55,8 @@ class SalesforceSettings(BaseModel):
     query_batch_size: int = 2000
     max_relogins: int = 2
     max_attempts: int = 5
+    bulk_threshold: int = 10_000  # rows; above this, reads and writes go through Bulk API 2.0
+    bulk_poll_seconds: float = 0.5
 
 
 class SalesforceAuthError(RuntimeError):
@@ -109,9 +113,15 @@ class SalesforceClient:
         self.http.trust_env = False  # REQUESTS_CA_BUNDLE must not override the configured CA bundle
         self.http.verify = settings.ca_bundle or True
         self.calls: Counter[str] = Counter()
+        self.http_requests = 0  # every HTTP request, bulk job polls included
+        self.http.hooks["response"].append(self._count_request)
+        self._describes: dict[str, dict[str, Any]] = {}
         self.logins = 0
         self.last_usage: str | None = None
         self._sf: Salesforce | None = None
+
+    def _count_request(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.http_requests += 1
 
     # ----- login -------------------------------------------------------------------------------
     def login(self) -> Salesforce:
@@ -242,9 +252,18 @@ class SalesforceClient:
 
     # ----- reads --------------------------------------------------------------------------------
     def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
-        """All records of ``soql`` (REST paging via nextRecordsUrl), flattened."""
+        """All records of ``soql``, flattened: REST paging, or Bulk API 2.0 when the result is large.
+
+        The first REST page tells the size (``totalSize``); above ``bulk_threshold`` (and when the
+        query has no child sub-query, which Bulk 2.0 cannot run) the rest comes from one bulk query
+        job, ~50,000 rows per request instead of 2,000.
+        """
         headers = {"Sforce-Query-Options": f"batchSize={self.settings.query_batch_size}"}
         page = self.call("query", lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers))
+        large = page.get("totalSize", 0) > self.settings.bulk_threshold and not page.get("done", True)
+        if large and "(select" not in soql.lower():
+            yield from self.bulk_query(soql, include_deleted=include_deleted)
+            return
         while True:
             for record in page["records"]:
                 yield flatten(record)
@@ -254,6 +273,49 @@ class SalesforceClient:
             page = self.call(
                 "query", lambda sf, u=url: sf.query_more(u, identifier_is_url=True, headers=headers)
             )
+
+    def bulk_query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        """A Bulk API 2.0 query job; CSV cells typed back to what REST returns (via describe)."""
+        match = re.search(r"\bfrom\s+(\w+)", soql, re.IGNORECASE)
+        if not match:
+            raise ValueError(f"cannot tell the object of {soql!r}")
+        object_name = match.group(1)
+
+        def run(sf: Salesforce) -> list[str]:
+            handler = getattr(sf.bulk2, object_name)
+            fn = handler.query_all if include_deleted else handler.query
+            return list(fn(soql, wait=self.settings.bulk_poll_seconds))
+
+        pages = self.call("bulk_query", run)
+        for text in pages:
+            for row in csv.DictReader(io.StringIO(text)):
+                yield {k: self._typed(object_name, k, v) for k, v in row.items()}
+
+    def describe(self, object_name: str) -> dict[str, Any]:
+        if object_name not in self._describes:
+            self._describes[object_name] = self.call(
+                "describe", lambda sf: getattr(sf, object_name).describe()
+            )
+        return self._describes[object_name]
+
+    def _typed(self, object_name: str, path: str, value: str) -> Any:
+        if value == "":
+            return None  # Bulk CSV writes null as an empty cell
+        *parents, name = path.split(".")
+        obj = object_name
+        for rel in parents:  # walk Account.Owner.Email through the relationship names
+            ref = next((f for f in self.describe(obj)["fields"] if f.get("relationshipName") == rel), None)
+            if not ref or not ref.get("referenceTo"):
+                return value
+            obj = ref["referenceTo"][0]
+        field_type = next((f["type"] for f in self.describe(obj)["fields"] if f["name"] == name), "string")
+        if field_type == "boolean":
+            return value.lower() == "true"
+        if field_type == "int":
+            return int(value)
+        if field_type in {"double", "currency", "percent"}:
+            return float(value)
+        return value
 
     def extract(
         self,
@@ -294,6 +356,72 @@ class SalesforceClient:
         return out
 
     # ----- writes -------------------------------------------------------------------------------
+    def upsert(
+        self, object_name: str, external_id_field: str, records: Sequence[dict[str, Any]]
+    ) -> list[RecordOutcome]:
+        """Upsert by external id: collections of 200, or one Bulk 2.0 job above ``bulk_threshold``."""
+        if len(records) > self.settings.bulk_threshold:
+            return self.bulk_upsert(object_name, external_id_field, records)
+        return self.upsert_collection(object_name, external_id_field, records)
+
+    def bulk_upsert(
+        self, object_name: str, external_id_field: str, records: Sequence[dict[str, Any]]
+    ) -> list[RecordOutcome]:
+        """One Bulk API 2.0 upsert job; outcomes matched back to the input by external id.
+
+        ``None`` is sent as ``#N/A`` (Bulk's null; an empty cell would leave the field unchanged).
+        Upsert by external id is idempotent, so a retried job cannot duplicate.
+        """
+        if not records:
+            return []
+        columns = list(dict.fromkeys(k for r in records for k in r))
+        rows = [{c: _csv_cell(r.get(c, None), c in r) for c in columns} for r in records]
+
+        def run(sf: Salesforce) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]]:
+            handler = getattr(sf.bulk2, object_name)
+            results = handler.upsert(
+                records=rows,
+                external_id_field=external_id_field,
+                wait=self.settings.bulk_poll_seconds,
+            )
+            ok: list[dict[str, str]] = []
+            failed: list[dict[str, str]] = []
+            unprocessed: list[dict[str, str]] = []
+            for summary in results:
+                job = summary["job_id"]
+                ok += csv.DictReader(io.StringIO(handler.get_successful_records(job)))
+                if summary["numberRecordsFailed"]:
+                    failed += csv.DictReader(io.StringIO(handler.get_failed_records(job)))
+                if summary["numberRecordsProcessed"] < summary["numberRecordsTotal"]:
+                    unprocessed += csv.DictReader(io.StringIO(handler.get_unprocessed_records(job)))
+            return ok, failed, unprocessed
+
+        ok, failed, unprocessed = self.call("bulk_write", run)
+        by_key: dict[str, RecordOutcome] = {}
+        for row in ok:
+            key = row.get(external_id_field)
+            by_key[key] = RecordOutcome(-1, key, True, row.get("sf__Id"), row.get("sf__Created") == "true")
+        for row in failed:
+            key = row.get(external_id_field)
+            errors = []
+            for part in (row.get("sf__Error") or "").split("; "):
+                code, _, message = part.partition(":")
+                errors.append({"statusCode": code, "message": message, "fields": []})
+            by_key[key] = RecordOutcome(-1, key, False, row.get("sf__Id") or None, None, errors)
+        for row in unprocessed:
+            key = row.get(external_id_field)
+            by_key[key] = RecordOutcome(
+                -1, key, False, errors=[{"statusCode": "UNPROCESSED", "message": "job ended first"}]
+            )
+        outcomes = []
+        for i, rec in enumerate(records):
+            key = str(rec.get(external_id_field))
+            got = by_key.get(key) or RecordOutcome(
+                -1, key, False, errors=[{"statusCode": "NO_RESULT", "message": "not in the job results"}]
+            )
+            outcomes.append(RecordOutcome(i, key, got.success, got.sf_id, got.created, got.errors))
+        return outcomes
+
     def upsert_collection(
         self, object_name: str, external_id_field: str, records: Sequence[dict[str, Any]]
     ) -> list[RecordOutcome]:
@@ -344,3 +472,12 @@ class SalesforceClient:
                     )
                 )
         return outcomes
+
+
+def _csv_cell(value: Any, present: bool) -> str:
+    """A Bulk 2.0 CSV cell: ``#N/A`` nulls a field, booleans are lower-case, the rest as text."""
+    if value is None:
+        return "#N/A" if present else ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -174,3 +174,52 @@ def test_daily_limit_stops_cleanly(sf_sandbox: SalesforceSandbox, client: Salesf
     with pytest.raises(SalesforceDailyLimitReached):
         list(client.query("SELECT Id FROM User"))
     assert len(sf_sandbox.control.requests_log()) == 1  # no retry loop
+
+
+def test_large_reads_switch_to_bulk_and_match_rest(sf_sandbox: SalesforceSandbox) -> None:
+    ids = seed_accounts(sf_sandbox, 450)
+    sf_sandbox.control.call("POST", "act/delete", json={"id": ids[0]})
+    sf_sandbox.control.call("POST", "act/edit", json={"id": ids[1], "fields": {"Xero_Invoiced__c": 1234.5}})
+    rest = SalesforceClient(settings(sf_sandbox, query_batch_size=200), sleep=lambda s: None)
+    bulk = SalesforceClient(
+        settings(sf_sandbox, query_batch_size=200, bulk_threshold=300, bulk_poll_seconds=0),
+        sleep=lambda s: None,
+    )
+    fields = ["Name", "Xero_Invoiced__c", "Owner.Email"]
+    by_rest = rest.extract("Account", fields)
+    by_bulk = bulk.extract("Account", fields)
+    assert rest.calls["query"] == 3 and "bulk_query" not in rest.calls
+    assert bulk.calls["query"] == 1 and bulk.calls["bulk_query"] == 1
+    # same rows, same Python types (CSV cells typed back via describe), tombstone included
+    assert by_bulk == by_rest and len(by_bulk) == 450
+    assert next(r for r in by_bulk if r["Id"] == ids[0])["IsDeleted"] is True
+    edited = next(r for r in by_bulk if r["Id"] == ids[1])
+    assert edited["Xero_Invoiced__c"] == 1234.5 and isinstance(edited["Owner.Email"], str)
+    assert next(r for r in by_bulk if r["Id"] == ids[2])["Xero_Invoiced__c"] is None
+
+
+def test_large_writes_go_through_one_bulk_job_with_outcomes_in_input_order(
+    sf_sandbox: SalesforceSandbox,
+) -> None:
+    client = SalesforceClient(
+        settings(sf_sandbox, bulk_threshold=100, bulk_poll_seconds=0), sleep=lambda s: None
+    )
+    records = [
+        {"Xero_Contact_Id__c": f"00000000-0000-4000-8000-{i:012d}", "Name": f"Bulk {i}", "Phone": "1"}
+        for i in range(250)
+    ]
+    records[5]["Name"] = "N" * 300
+    out = client.upsert("Account", "Xero_Contact_Id__c", records)
+    assert client.calls["bulk_write"] == 1 and client.calls["write"] == 0
+    assert [o.index for o in out] == list(range(250)) and [o.key for o in out] == [
+        r["Xero_Contact_Id__c"] for r in records
+    ]
+    assert sum(o.success for o in out) == 249 and all(o.created for o in out if o.success)
+    assert out[5].errors[0]["statusCode"] == "STRING_TOO_LONG"
+    # again, with Phone nulled (#N/A): updates, never duplicates
+    again = client.upsert("Account", "Xero_Contact_Id__c", [{**r, "Phone": None} for r in records[:150]])
+    assert [o.created for o in again if o.success] == [False] * 149
+    rows = list(client.query("SELECT Phone FROM Account WHERE Phone != null"))
+    assert len(rows) == 250 - 1 - 149
+    small = client.upsert("Account", "Xero_Contact_Id__c", records[:2])
+    assert client.calls["write"] == 1 and [o.created for o in small] == [False, False]
