@@ -222,6 +222,13 @@ _REASONS: tuple[Reason, ...] = (
         "Link the account to that contact (Xero_Contact_Id__c) or rename one of them.",
     ),
     Reason(
+        "duplicate_account",
+        "match",
+        "ERROR",
+        "Another Salesforce account looks like the same company.",
+        "Merge it with account {value} in Salesforce, or link each to its own Xero contact.",
+    ),
+    Reason(
         "stale_link",
         "match",
         "ERROR",

@@ -13,6 +13,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from pydantic import PrivateAttr
+
+from sfxero_dagster.clients.salesforce import SalesforceClient, SalesforceSettings
+from sfxero_dagster.clients.xero import XeroClient
+from sfxero_dagster.clients.xero_tokens import FileTokenStore, XeroTokenManager
 from sfxero_dagster.config import SfxeroConfig, load_config
 from sfxero_dagster.core.ledger import Ledger
 
@@ -47,6 +52,111 @@ class LedgerResource(dg.ConfigurableResource):
         return Ledger(self.path)
 
 
+def _resolve(path: str | None, config_path: str) -> str | None:
+    """Relative paths in sfxero.yaml are relative to the file, not to the process's working directory."""
+    if not path:
+        return None
+    p = Path(path)
+    return str(p if p.is_absolute() else Path(config_path).resolve().parent / p)
+
+
+class SalesforceResource(dg.ConfigurableResource):
+    """The Salesforce client: connection settings from sfxero.yaml, secrets from SF_* variables."""
+
+    config_path: str = "sfxero.yaml"
+    consumer_key: str | None = None
+    consumer_secret: str | None = None
+    username: str | None = None
+    password: str | None = None
+    security_token: str | None = None
+    private_key_file: str | None = None
+    _client: SalesforceClient | None = PrivateAttr(default=None)
+
+    def settings(self) -> SalesforceSettings:
+        c = load_config(self.config_path).salesforce
+        return SalesforceSettings(
+            auth_flow=c.auth_flow,
+            login_url=c.login_url,
+            api_version=c.api_version,
+            ca_bundle=_resolve(c.ca_bundle, self.config_path),
+            consumer_key=self.consumer_key,
+            consumer_secret=self.consumer_secret,
+            username=self.username,
+            password=self.password,
+            security_token=self.security_token,
+            private_key_file=self.private_key_file,
+            timeout=c.timeout_seconds,
+            query_batch_size=c.query_batch_size,
+            bulk_threshold=c.bulk_threshold,
+        )
+
+    def client(self) -> SalesforceClient:
+        """One client per run (one login, one call count)."""
+        if self._client is None:
+            self._client = SalesforceClient(self.settings())
+        return self._client
+
+
+class XeroResource(dg.ConfigurableResource):
+    """The Xero client: URLs and tenants from sfxero.yaml, XERO_CLIENT_ID/SECRET from the environment.
+
+    The rotated refresh token lives in the token store file (``xero.token_store``), never in config.
+    """
+
+    config_path: str = "sfxero.yaml"
+    client_id: str
+    client_secret: str
+    _client: XeroClient | None = PrivateAttr(default=None)
+
+    def token_manager(self) -> XeroTokenManager:
+        c = load_config(self.config_path).xero
+        verify: bool | str = _resolve(c.ca_bundle, self.config_path) or True
+        return XeroTokenManager(
+            FileTokenStore(Path(_resolve(c.token_store, self.config_path) or c.token_store)),
+            token_url=c.token_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            scopes=c.scopes,
+            flow=c.auth_flow,
+            verify=verify,
+        )
+
+    def client(self) -> XeroClient:
+        if self._client is None:
+            c = load_config(self.config_path).xero
+            limits = {
+                t.tenant_id: {
+                    "minute": t.minute_limit,
+                    "day": t.day_limit,
+                    "concurrent": t.concurrent_limit,
+                }
+                for t in c.tenants
+            }
+            self._client = XeroClient(
+                base_url=c.base_url,
+                tokens=self.token_manager(),
+                tenant_limits=limits,
+                verify=_resolve(c.ca_bundle, self.config_path) or True,
+                timeout=c.timeout_seconds,
+            )
+        return self._client
+
+
+def _salesforce_secrets(config_path: str) -> dict[str, dg.EnvVar]:
+    """EnvVar references for the secrets the configured auth flow needs (resolved at launch)."""
+    try:
+        flow = load_config(config_path).salesforce.auth_flow
+    except Exception:  # a broken config is reported by the assets that read it, not at import
+        flow = "client_credentials"
+    names = {
+        "client_credentials": ["consumer_key", "consumer_secret"],
+        "oauth_password": ["consumer_key", "consumer_secret", "username", "password", "security_token"],
+        "password": ["username", "password", "security_token"],
+        "jwt_bearer": ["consumer_key", "username", "private_key_file"],
+    }[flow]
+    return {n: dg.EnvVar(f"SF_{n.upper()}") for n in names}
+
+
 def _config_file() -> str:
     return os.environ.get("SFXERO_CONFIG", "sfxero.yaml")
 
@@ -60,6 +170,15 @@ def build_resources(environment: str | None = None) -> dict[str, object]:
     env = environment or get_environment()
     config = SfxeroConfigResource(path=_config_file())
     ledger = LedgerResource(path=str(_state_dir() / "ledger.duckdb"))
-    # Until the API clients land, both environments share the same resource set.
+    # Sandbox and production share classes and code paths; only the YAML and the variables differ.
     del env
-    return {"sfxero_config": config, "ledger": ledger}
+    return {
+        "sfxero_config": config,
+        "ledger": ledger,
+        "salesforce": SalesforceResource(config_path=config.path, **_salesforce_secrets(config.path)),
+        "xero": XeroResource(
+            config_path=config.path,
+            client_id=dg.EnvVar("XERO_CLIENT_ID"),
+            client_secret=dg.EnvVar("XERO_CLIENT_SECRET"),
+        ),
+    }

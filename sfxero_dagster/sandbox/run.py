@@ -36,6 +36,44 @@ class SandboxHandle:
             "salesforce": self.salesforce.info(),
         }
 
+    def client_environment(self) -> dict[str, str]:
+        """The variables production reads its secrets from, filled with this sandbox's credentials."""
+        x, sf = self.xero.info(), self.salesforce.info()
+        return {
+            "XERO_CLIENT_ID": x["client_id"],
+            "XERO_CLIENT_SECRET": x["client_secret"],
+            "SF_CONSUMER_KEY": sf["consumer_key"],
+            "SF_CONSUMER_SECRET": sf["consumer_secret"],
+            "SF_USERNAME": sf["username"],
+            "SF_PASSWORD": sf["password"],
+            "SF_SECURITY_TOKEN": sf["security_token"],
+            "SF_PRIVATE_KEY_FILE": sf["jwt_private_key"],
+        }
+
+    def write_client_config(self, template: str | Path, out: str | Path, state_dir: str | Path) -> Path:
+        """A copy of ``template`` (an sfxero.yaml) pointed at this sandbox's ports, CA and ``state_dir``.
+
+        Only URLs, the CA bundle and the state directory change: that is all that differs between
+        sandbox and production.
+        """
+        import yaml
+
+        cfg = yaml.safe_load(Path(template).read_text())
+        x, sf = self.xero.info(), self.salesforce.info()
+        cfg.setdefault("salesforce", {}).update(
+            login_url=sf["login_url"], instance_url=sf["instance_url"], ca_bundle=sf["ca_bundle"]
+        )
+        cfg["xero"].update(
+            base_url=x["base_url"],
+            identity_url=x["identity_url"],
+            token_url=x["token_url"],
+            token_store=str(Path(state_dir) / "xero_token.json"),
+        )
+        cfg.setdefault("storage", {})["state_dir"] = str(state_dir)
+        path = Path(out)
+        path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
+        return path
+
     def stop(self) -> None:
         for server in self.servers:
             server.stop()

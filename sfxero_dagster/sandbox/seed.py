@@ -634,7 +634,8 @@ class _Gen:
                 "match:tax_number",
                 "Xero contact with another name but the same tax number",
             )
-        for a in self.pick(accounts, k, used):
+        plain = [x for x in accounts if not x["Name"][-1].isdigit()]  # numbered names are distinct
+        for a in self.pick(plain, k, used):
             base = a["Name"].rsplit(" ", 1)[0]
             for extra in ("Group", "Holdings"):
                 self.xero_contact(a["_tenant"], f"{base} {extra}", key=f"{a['Id']}:{extra}")

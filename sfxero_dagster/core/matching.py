@@ -1,0 +1,443 @@
+"""Match Salesforce accounts to Xero contacts: external ids first, then evidence, then names.
+
+Order of rules (the first that decides wins, and each result row says which one and why):
+
+1. an existing link: ``Xero_Contact_Id__c`` on the account, a link in the ledger from an earlier push,
+   or a Xero contact whose ``ContactNumber`` is the Salesforce Id;
+2. evidence: the same tax number; or the same (non-generic) e-mail domain plus the same phone or
+   billing address;
+3. a normalised fuzzy name (rapidfuzz ``WRatio``), with token blocking so the cost grows about
+   linearly with the number of accounts rather than with accounts × contacts.
+
+Two candidates within ``ambiguity_margin`` of each other go to review (never a guess), as does a new
+contact whose name an active Xero contact of another account already has (Xero rejects duplicate
+names). Two Salesforce accounts that look like the same company are flagged ``same_as`` for review.
+No candidate means the contact is created.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+MATCH_COLUMNS = [
+    "sf_account_id",
+    "tenant_key",
+    "action",  # link | create | review | skip
+    "xero_contact_id",
+    "xero_name",
+    "rule",
+    "score",
+    "candidates",  # JSON list of {contact_id, name, score}
+    "reason_code",
+    "same_as",
+]
+
+CONTACT_COLUMNS = [
+    "tenant_key",
+    "contact_id",
+    "name",
+    "contact_number",
+    "status",
+    "tax_number",
+    "email",
+    "phone",
+    "street",
+    "postal_code",
+    "updated",
+]
+
+# Words that say what kind of company it is, not which one.
+LEGAL_WORDS = frozenset(
+    "pty ltd limited inc incorporated llc llp plc gmbh ag sa sarl bv nv co company corp corporation "
+    "the and kk kabushiki kaisha".split()
+)
+GENERIC_EMAIL_DOMAINS = frozenset(
+    "gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com yahoo.co.uk icloud.com "
+    "me.com aol.com proton.me protonmail.com gmx.de gmx.net web.de bigpond.com bigpond.net.au "
+    "optusnet.com.au xtra.co.nz btinternet.com orange.fr free.fr".split()
+)
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+BLOCK_CAP = 500  # tokens shared by more contacts than this are too common to block on
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    fuzzy_threshold: float = 90.0
+    ambiguity_margin: float = 3.0
+    use_tax_number: bool = True
+    use_email_domain: bool = True
+    ignore_generic_email_domains: bool = True
+
+
+def _fold(ch: str) -> str:
+    """Latin letters lose their accents (é -> e); other scripts are left whole (プ stays プ)."""
+    base = unicodedata.normalize("NFKD", ch)
+    return base[0] if base[0].isascii() else ch
+
+
+def normalise_name(name: Any) -> str:
+    """Case, accents, punctuation, spacing and legal suffixes removed: 'Zoë Café Pty. Ltd' -> 'zoe cafe'."""
+    if not isinstance(name, str):
+        return ""
+    text = "".join(_fold(ch) for ch in unicodedata.normalize("NFKC", name)).casefold().replace("&", " ")
+    tokens = [t for t in _NON_WORD.sub(" ", text).replace("_", " ").split() if t not in LEGAL_WORDS]
+    return " ".join(tokens)
+
+
+def name_score(a: str, b: str) -> float:
+    """Similarity of two normalised names, 0-100.
+
+    The best of the plain ratio, the token-sorted ratio, and 95 % of the token-set ratio: a name
+    wholly contained in the other ('pacific software' in 'pacific software group') scores 95 whatever
+    the length of the extra words, so two such candidates tie and go to review instead of one winning
+    on an artefact of length (rapidfuzz's WRatio switches scale at a length ratio of 1.5).
+    """
+    return round(max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b), 0.95 * fuzz.token_set_ratio(a, b)), 1)
+
+
+def normalise_tax(value: Any) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", value).upper() if isinstance(value, str) else ""
+
+
+def email_domain(value: Any, *, ignore_generic: bool = True) -> str:
+    if not isinstance(value, str) or "@" not in value:
+        return ""
+    domain = value.rsplit("@", 1)[1].strip().lower()
+    return "" if ignore_generic and domain in GENERIC_EMAIL_DOMAINS else domain
+
+
+def phone_key(value: Any) -> str:
+    """The last 8 digits: '+61 2 9876 5432' and '(02) 9876 5432' are the same line."""
+    digits = re.sub(r"\D", "", value) if isinstance(value, str) else ""
+    return digits[-8:] if len(digits) >= 6 else ""
+
+
+def address_key(street: Any, postal_code: Any) -> str:
+    s = normalise_name(street.splitlines()[0]) if isinstance(street, str) and street.strip() else ""
+    p = re.sub(r"\s", "", postal_code).upper() if isinstance(postal_code, str) else ""
+    return f"{p}|{s}" if s and p else ""
+
+
+def contacts_frame(contacts: Iterable[Mapping[str, Any]], tenant_key: str) -> pd.DataFrame:
+    """Xero Contact JSON (as the API returns it) to the flat frame the matcher reads."""
+    rows = []
+    for c in contacts:
+        phones = {p.get("PhoneType"): p for p in c.get("Phones") or []}
+        phone = phones.get("DEFAULT") or phones.get("MOBILE") or {}
+        addresses = {a.get("AddressType"): a for a in c.get("Addresses") or []}
+        address = addresses.get("POBOX") or addresses.get("STREET") or {}
+        rows.append(
+            {
+                "tenant_key": tenant_key,
+                "contact_id": c["ContactID"],
+                "name": c.get("Name"),
+                "contact_number": c.get("ContactNumber") or None,
+                "status": c.get("ContactStatus", "ACTIVE"),
+                "tax_number": c.get("TaxNumber") or None,
+                "email": c.get("EmailAddress") or None,
+                "phone": " ".join(
+                    str(phone.get(k))
+                    for k in ("PhoneCountryCode", "PhoneAreaCode", "PhoneNumber")
+                    if phone.get(k)
+                )
+                or None,
+                "street": address.get("AddressLine1") or None,
+                "postal_code": address.get("PostalCode") or None,
+                "updated": c.get("UpdatedDateUTC"),
+            }
+        )
+    return pd.DataFrame(rows, columns=CONTACT_COLUMNS)
+
+
+class _TenantIndex:
+    """Lookup structures over one organisation's Xero contacts."""
+
+    def __init__(self, contacts: pd.DataFrame, settings: MatchSettings) -> None:
+        self.rows: list[dict[str, Any]] = contacts.to_dict("records")
+        self.by_id: dict[str, int] = {}
+        self.by_number: dict[str, int] = {}
+        self.by_tax: dict[str, list[int]] = defaultdict(list)
+        self.by_domain: dict[str, list[int]] = defaultdict(list)
+        self.by_exact_name: dict[str, list[int]] = defaultdict(list)
+        self.by_token: dict[str, list[int]] = defaultdict(list)
+        self.norm: list[str] = []
+        for i, c in enumerate(self.rows):
+            self.by_id[str(c["contact_id"]).lower()] = i
+            number = c.get("contact_number")
+            if isinstance(number, str) and number:
+                self.by_number[number] = i
+                self.by_number.setdefault(number[:15], i)
+            active = c.get("status", "ACTIVE") == "ACTIVE"
+            norm = normalise_name(c.get("name"))
+            self.norm.append(norm)
+            c["_phone"] = phone_key(c.get("phone"))
+            c["_address"] = address_key(c.get("street"), c.get("postal_code"))
+            if not active:
+                continue  # archived contacts are only reachable by an explicit link
+            if isinstance(c.get("name"), str):
+                self.by_exact_name[c["name"].strip().casefold()].append(i)
+            if settings.use_tax_number and (tax := normalise_tax(c.get("tax_number"))):
+                self.by_tax[tax].append(i)
+            domain = email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains)
+            if settings.use_email_domain and domain:
+                self.by_domain[domain].append(i)
+            for token in set(norm.split()):
+                self.by_token[token].append(i)
+
+    def owner(self, i: int) -> str | None:
+        """The Salesforce account a contact already belongs to (its ContactNumber), if any."""
+        number = self.rows[i].get("contact_number")
+        return number if isinstance(number, str) and number else None
+
+    def block(self, norm: str) -> list[int]:
+        """Contacts sharing at least one informative token with ``norm`` (the two rarest tokens)."""
+        postings = sorted((self.by_token[t] for t in set(norm.split()) if t in self.by_token), key=len)
+        out: set[int] = set()
+        for plist in postings[:2]:
+            if len(plist) <= BLOCK_CAP or not out:
+                out.update(plist[: BLOCK_CAP * 4])
+        return sorted(out)
+
+
+def _candidate(index: _TenantIndex, i: int, score: float) -> dict[str, Any]:
+    return {"contact_id": index.rows[i]["contact_id"], "name": index.rows[i].get("name"), "score": score}
+
+
+def _row(sf_id: str, tenant: str | None, action: str, **kw: Any) -> dict[str, Any]:
+    row = dict.fromkeys(MATCH_COLUMNS)
+    row.update(sf_account_id=sf_id, tenant_key=tenant, action=action, candidates="[]")
+    row.update(kw)
+    return row
+
+
+def _mine(index: _TenantIndex, i: int, sf_id: str) -> bool:
+    owner = index.owner(i)
+    return owner is None or owner == sf_id or owner == sf_id[:15]
+
+
+def match_one(
+    c: Mapping[str, Any], index: _TenantIndex, settings: MatchSettings, ledger_contact: str | None
+) -> dict[str, Any]:
+    sf_id, tenant = c["sf_account_id"], c["tenant_key"]
+
+    def link(i: int, rule: str, score: float, reason: str | None = None) -> dict[str, Any]:
+        r = index.rows[i]
+        return _row(
+            sf_id,
+            tenant,
+            "link",
+            xero_contact_id=r["contact_id"],
+            xero_name=r.get("name"),
+            rule=rule,
+            score=score,
+            reason_code=reason,
+            candidates=json.dumps([_candidate(index, i, score)]),
+        )
+
+    def review(reason: str, rule: str, hits: Iterable[tuple[int, float]], value: str | None = None):
+        hits = list(hits)
+        return _row(
+            sf_id,
+            tenant,
+            "review",
+            rule=rule,
+            score=max((s for _, s in hits), default=None),
+            reason_code=reason,
+            xero_contact_id=value,
+            candidates=json.dumps([_candidate(index, i, s) for i, s in hits], ensure_ascii=False),
+        )
+
+    # 1. links
+    explicit = c.get("xero_contact_id")
+    if isinstance(explicit, str) and explicit.strip():
+        i = index.by_id.get(explicit.strip().lower())
+        if i is None:
+            return review("stale_link", "linked_contact_id", [], value=explicit)
+        archived = index.rows[i].get("status", "ACTIVE") != "ACTIVE"
+        return link(i, "linked_contact_id", 100.0, "linked_contact_archived" if archived else None)
+    if ledger_contact and (i := index.by_id.get(ledger_contact.lower())) is not None:
+        return link(i, "ledger_link", 100.0)
+    i = index.by_number.get(sf_id)
+    if i is None:
+        i = index.by_number.get(sf_id[:15])
+    if i is not None:
+        return link(i, "linked_contact_number", 100.0)
+
+    # 2. evidence
+    if settings.use_tax_number and (tax := normalise_tax(c.get("tax_number"))):
+        hits = [i for i in index.by_tax.get(tax, []) if _mine(index, i, sf_id)]
+        if len(hits) == 1:
+            return link(hits[0], "tax_number", 100.0)
+        if len(hits) > 1:
+            return review("ambiguous_contact_match", "tax_number", [(i, 100.0) for i in hits])
+    domain = email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains)
+    if settings.use_email_domain and domain:
+        phone = phone_key(c.get("phone"))
+        address = address_key(c.get("street"), c.get("postal_code"))
+        by_phone = [
+            i
+            for i in index.by_domain.get(domain, [])
+            if phone and index.rows[i]["_phone"] == phone and _mine(index, i, sf_id)
+        ]
+        by_address = [
+            i
+            for i in index.by_domain.get(domain, [])
+            if address and index.rows[i]["_address"] == address and _mine(index, i, sf_id)
+        ]
+        hits = by_phone or by_address
+        rule = "email_domain_phone" if by_phone else "email_domain_address"
+        if len(hits) == 1:
+            return link(hits[0], rule, 100.0)
+        if len(hits) > 1:
+            return review("ambiguous_contact_match", rule, [(i, 100.0) for i in hits])
+
+    # 3. names
+    norm = normalise_name(c.get("name"))
+    exact = index.by_exact_name.get(str(c.get("name") or "").strip().casefold(), [])
+    taken = [i for i in exact if not _mine(index, i, sf_id)]
+    if norm:
+        block = [i for i in index.block(norm) if _mine(index, i, sf_id)]
+        floor = max(0.0, settings.fuzzy_threshold - settings.ambiguity_margin)
+        # C-speed prefilter on the block, then the exact score on the few survivors
+        scored = process.extract(
+            norm,
+            {i: index.norm[i] for i in block},
+            scorer=fuzz.token_set_ratio,
+            score_cutoff=floor,
+            limit=10,
+        )
+        hits = [(i, name_score(norm, index.norm[i])) for _, _, i in scored]
+        hits = sorted(((i, s) for i, s in hits if s >= floor), key=lambda h: (-h[1], h[0]))
+        if hits and hits[0][1] >= settings.fuzzy_threshold:
+            best = hits[0][1]
+            close = [h for h in hits if h[1] >= best - settings.ambiguity_margin]
+            if len(close) > 1:
+                return review("ambiguous_contact_match", "fuzzy_name", close)
+            i = hits[0][0]
+            return link(i, "exact_name" if index.norm[i] == norm else "fuzzy_name", best)
+    if taken:
+        return review("name_clash", "exact_name", [(i, 100.0) for i in taken])
+    return _row(sf_id, tenant, "create", rule="no_candidate")
+
+
+def _sf_duplicates(customers: pd.DataFrame, settings: MatchSettings) -> dict[str, str]:
+    """Accounts that look like another account of the same tenant: duplicate -> the one to keep.
+
+    The same tax number; or the same normalised name corroborated by the same e-mail domain, phone or
+    billing address ('Harbour Foods Pty Ltd' in Sydney and 'Harbour Foods Inc' in Boston are two
+    companies). The one kept is the linked one, else the oldest.
+    """
+    live = customers.loc[~customers["is_deleted"].astype(bool) & customers["tenant_key"].notna()].copy()
+    live["_linked"] = live["xero_contact_id"].notna()
+    live["_filled"] = live[["email", "phone", "street", "tax_number"]].notna().sum(axis=1)
+    live = live.sort_values(
+        ["_linked", "_filled", "system_modstamp", "sf_account_id"],
+        ascending=[False, False, True, True],
+        na_position="last",
+    )
+    out: dict[str, str] = {}
+    by_tax: dict[tuple[str, str], str] = {}
+    by_name: dict[tuple[str, str], list[tuple[str, dict[str, str]]]] = defaultdict(list)
+    for c in live.to_dict("records"):
+        sf_id, tenant = c["sf_account_id"], c["tenant_key"]
+        evidence = {
+            "domain": email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains),
+            "phone": phone_key(c.get("phone")),
+            "address": address_key(c.get("street"), c.get("postal_code")),
+        }
+        tax = normalise_tax(c.get("tax_number"))
+        norm = normalise_name(c.get("name"))
+        keep = by_tax.get((tenant, tax)) if tax else None
+        if keep is None and norm:
+            keep = next(
+                (
+                    kid
+                    for kid, ev in by_name[(tenant, norm)]
+                    if any(v and v == ev[k] for k, v in evidence.items())
+                ),
+                None,
+            )
+        if keep is not None:
+            out[sf_id] = keep
+            continue
+        if tax:
+            by_tax[(tenant, tax)] = sf_id
+        if norm:
+            by_name[(tenant, norm)].append((sf_id, evidence))
+    return out
+
+
+RULE_STRENGTH = {
+    "linked_contact_id": 0,
+    "ledger_link": 0,
+    "linked_contact_number": 0,
+    "tax_number": 1,
+    "email_domain_phone": 2,
+    "email_domain_address": 2,
+    "exact_name": 3,
+    "fuzzy_name": 4,
+}
+
+
+def _contested(rows: list[dict[str, Any]]) -> None:
+    """One Xero contact claimed by several accounts: a strictly strongest claim keeps it, others go to review.
+
+    Explicit links (strength 0) are a person's decision and are never overridden.
+    """
+    claims: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["action"] == "link":
+            claims[(row["tenant_key"], row["xero_contact_id"])].append(row)
+    for claimants in claims.values():
+        if len(claimants) < 2:
+            continue
+        strength = [RULE_STRENGTH.get(r["rule"], 9) for r in claimants]
+        best = min(strength)
+        sole_winner = strength.count(best) == 1
+        for row, st in zip(claimants, strength, strict=True):
+            if st == 0 or (st == best and sole_winner):
+                continue
+            row.update(
+                action="review", reason_code="ambiguous_contact_match", rule=f"contested:{row['rule']}"
+            )
+
+
+def match_contacts(
+    customers: pd.DataFrame,
+    xero_contacts: pd.DataFrame,
+    settings: MatchSettings,
+    ledger_links: Mapping[tuple[str, str], str] | None = None,
+) -> pd.DataFrame:
+    """One row per customer: link, create, review (with the reason) or skip (deleted, unroutable).
+
+    ``xero_contacts`` columns: tenant_key, contact_id, name, contact_number, status, tax_number, email,
+    phone, street, postal_code. ``ledger_links`` maps (tenant_key, sf_account_id) -> ContactID.
+    """
+    ledger_links = ledger_links or {}
+    indexes = {
+        tenant: _TenantIndex(frame.reset_index(drop=True), settings)
+        for tenant, frame in xero_contacts.groupby("tenant_key")
+    }
+    empty = _TenantIndex(xero_contacts.iloc[0:0], settings)
+    dupes = _sf_duplicates(customers, settings)
+    rows = []
+    for c in customers.to_dict("records"):
+        sf_id, tenant = c["sf_account_id"], c.get("tenant_key")
+        if c.get("is_deleted") or not isinstance(tenant, str):
+            rows.append(_row(sf_id, tenant if isinstance(tenant, str) else None, "skip", rule="not_syncable"))
+            continue
+        row = match_one(c, indexes.get(tenant, empty), settings, ledger_links.get((tenant, sf_id)))
+        if sf_id in dupes and RULE_STRENGTH.get(row["rule"], 9) > 0:
+            row.update(action="review", rule="same_as", reason_code="duplicate_account", same_as=dupes[sf_id])
+        rows.append(row)
+    _contested(rows)
+    return pd.DataFrame(rows, columns=MATCH_COLUMNS)
