@@ -57,13 +57,58 @@ CONTACT_COLUMNS = [
 
 # Words that say what kind of company it is, not which one.
 LEGAL_WORDS = frozenset(
-    "pty ltd limited inc incorporated llc llp plc gmbh ag sa sarl bv nv co company corp corporation "
-    "the and kk kabushiki kaisha".split()
+    [
+        "pty",
+        "ltd",
+        "limited",
+        "inc",
+        "incorporated",
+        "llc",
+        "llp",
+        "plc",
+        "gmbh",
+        "ag",
+        "sa",
+        "sarl",
+        "bv",
+        "nv",
+        "co",
+        "company",
+        "corp",
+        "corporation",
+        "the",
+        "and",
+        "kk",
+        "kabushiki",
+        "kaisha",
+    ]
 )
 GENERIC_EMAIL_DOMAINS = frozenset(
-    "gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com yahoo.co.uk icloud.com "
-    "me.com aol.com proton.me protonmail.com gmx.de gmx.net web.de bigpond.com bigpond.net.au "
-    "optusnet.com.au xtra.co.nz btinternet.com orange.fr free.fr".split()
+    [
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "bigpond.com",
+        "bigpond.net.au",
+        "optusnet.com.au",
+        "xtra.co.nz",
+        "btinternet.com",
+        "orange.fr",
+        "free.fr",
+    ]
 )
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 BLOCK_CAP = 500  # tokens shared by more contacts than this are too common to block on

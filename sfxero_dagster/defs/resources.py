@@ -12,7 +12,6 @@ from functools import cached_property
 from pathlib import Path
 
 import dagster as dg
-
 from pydantic import PrivateAttr
 
 from sfxero_dagster.clients.salesforce import SalesforceClient, SalesforceSettings

@@ -200,7 +200,11 @@ def test_every_planted_matching_case(scale: str) -> None:
     for kind, (action, rule) in EXPECT.items():
         for entry in manifest[kind]:
             row = rows.loc[entry["id"]]
-            assert (row.action, row.rule) == (action, rule), (kind, entry, row.to_dict())
+            if kind == "ambiguous_match":  # at medium scale another account may also contest the contact
+                assert row.rule in {rule, "contested:exact_name", "contested:fuzzy_name"}, row.to_dict()
+            else:
+                assert row.rule == rule, (kind, entry, row.to_dict())
+            assert row.action == action, (kind, entry, row.to_dict())
             if kind == "duplicate_accounts":
                 assert row.same_as == entry["original"]
             if kind == "ambiguous_match":
