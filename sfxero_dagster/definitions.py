@@ -1,20 +1,33 @@
 """The one place that assembles assets, checks, sensors, jobs and resources.
 
-Each domain module under ``sfxero_dagster.defs`` exposes its own definitions; this module merges them
-with the environment's resources (see ``defs/resources.py``).
+Each domain module under ``sfxero_dagster.defs`` builds its definitions from the configuration
+(tenants, partitions, mapped fields); this module merges them, in data-path order, with the
+environment's resources (see ``defs/resources.py``).
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from sfxero_dagster.defs.resources import build_resources
+from sfxero_dagster.config import SfxeroConfig, load_config
+from sfxero_dagster.defs.matching.assets import matching_defs
+from sfxero_dagster.defs.resources import _config_file, build_resources
+from sfxero_dagster.defs.salesforce.assets import salesforce_defs
+from sfxero_dagster.defs.staging.assets import staging_defs
+from sfxero_dagster.defs.xero.assets import xero_defs
 
-DOMAIN_DEFS: list[dg.Definitions] = []
+
+def domain_defs(config: SfxeroConfig) -> list[dg.Definitions]:
+    """Extract -> reference snapshots -> stage and validate -> match."""
+    return [salesforce_defs(config), xero_defs(config), staging_defs(config), matching_defs(config)]
 
 
-def build_definitions() -> dg.Definitions:
-    return dg.Definitions.merge(*DOMAIN_DEFS, dg.Definitions(resources=build_resources()))
+def build_definitions(config_path: str | None = None) -> dg.Definitions:
+    path = config_path or _config_file()
+    config = load_config(path)
+    return dg.Definitions.merge(
+        *domain_defs(config), dg.Definitions(resources=build_resources(config_path=path))
+    )
 
 
 defs = build_definitions()

@@ -510,7 +510,14 @@ class Ledger:
         if not rows:
             return 0
         ts = _now(now)
-        df = pd.DataFrame(
+        df = self._queue_frame(rows)
+        with self._tx() as con:
+            self._queue_upsert(con, df, ts)
+        return len(df)
+
+    @staticmethod
+    def _queue_frame(rows: Sequence[QueueItemIn]) -> pd.DataFrame:
+        return pd.DataFrame(
             [
                 {
                     "sf_object": i.sf_object,
@@ -525,25 +532,76 @@ class Ledger:
                     "line_id": i.line_id,
                 }
                 for i in rows
-            ]
+            ],
+            columns=[
+                "sf_object",
+                "sf_id",
+                "tenant_id",
+                "reason_code",
+                "message",
+                "field",
+                "value",
+                "hint",
+                "payload",
+                "line_id",
+            ],
         ).drop_duplicates(["sf_object", "sf_id", "tenant_id", "reason_code"], keep="last")
+
+    @staticmethod
+    def _queue_upsert(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, ts: datetime) -> None:
+        con.register("incoming_queue", df)
+        con.execute(
+            """INSERT INTO review_queue (sf_object, sf_id, tenant_id, reason_code, message, field, value, hint,
+                   payload, attempts, state, first_seen, last_seen, line_id)
+               SELECT sf_object, sf_id, tenant_id, reason_code, message, field, value, hint, payload, 1,
+                   'open', ?, ?, line_id FROM incoming_queue
+               ON CONFLICT (sf_object, sf_id, tenant_id, reason_code) DO UPDATE SET
+                   message = excluded.message, field = excluded.field, value = excluded.value,
+                   hint = excluded.hint, payload = excluded.payload, line_id = excluded.line_id,
+                   attempts = review_queue.attempts + 1, last_seen = excluded.last_seen,
+                   state = CASE WHEN review_queue.state = 'ignored' THEN 'ignored' ELSE 'open' END,
+                   resolved_at = CASE WHEN review_queue.state = 'ignored' THEN review_queue.resolved_at END""",
+            [ts, ts],
+        )
+        con.unregister("incoming_queue")
+
+    def queue_sync(
+        self,
+        reason_codes: Iterable[str],
+        items: Iterable[QueueItemIn],
+        *,
+        sf_objects: Iterable[str] | None = None,
+        now: datetime | None = None,
+    ) -> tuple[int, int]:
+        """After a full pass of a stage: open ``items``, resolve every other open item of ``reason_codes``.
+
+        A stage that re-checks every record (validation, matching) knows that an open item of its
+        reasons (on ``sf_objects``, when given) which it did not raise again has been fixed (or its
+        record deleted). One transaction,
+        so a reader never sees the queue half updated. Returns (opened or still open, resolved).
+        """
+        codes = sorted(set(reason_codes))
+        df = self._queue_frame(list(items))
+        ts = _now(now)
         with self._tx() as con:
-            con.register("incoming_queue", df)
-            con.execute(
-                """INSERT INTO review_queue (sf_object, sf_id, tenant_id, reason_code, message, field, value, hint,
-                       payload, attempts, state, first_seen, last_seen, line_id)
-                   SELECT sf_object, sf_id, tenant_id, reason_code, message, field, value, hint, payload, 1,
-                       'open', ?, ?, line_id FROM incoming_queue
-                   ON CONFLICT (sf_object, sf_id, tenant_id, reason_code) DO UPDATE SET
-                       message = excluded.message, field = excluded.field, value = excluded.value,
-                       hint = excluded.hint, payload = excluded.payload, line_id = excluded.line_id,
-                       attempts = review_queue.attempts + 1, last_seen = excluded.last_seen,
-                       state = CASE WHEN review_queue.state = 'ignored' THEN 'ignored' ELSE 'open' END,
-                       resolved_at = CASE WHEN review_queue.state = 'ignored' THEN review_queue.resolved_at END""",
-                [ts, ts],
-            )
-            con.unregister("incoming_queue")
-        return len(df)
+            if len(df):
+                self._queue_upsert(con, df, ts)
+            if not codes:
+                return len(df), 0
+            objects = sorted(set(sf_objects or []))
+            scope = f" AND sf_object IN ({', '.join('?' for _ in objects)})" if objects else ""
+            con.register("still_failing", df[["sf_object", "sf_id", "tenant_id", "reason_code"]])
+            resolved = con.execute(
+                f"""UPDATE review_queue SET state = 'resolved', resolved_at = ?
+                    WHERE state = 'open' AND reason_code IN ({", ".join("?" for _ in codes)}){scope}
+                      AND NOT EXISTS (SELECT 1 FROM still_failing f WHERE f.sf_object = review_queue.sf_object
+                          AND f.sf_id = review_queue.sf_id AND f.tenant_id = review_queue.tenant_id
+                          AND f.reason_code = review_queue.reason_code)
+                    RETURNING item_id""",
+                [ts, *codes, *objects],
+            ).fetchall()
+            con.unregister("still_failing")
+        return len(df), len(resolved)
 
     def queue_list(
         self,

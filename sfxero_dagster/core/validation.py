@@ -381,3 +381,44 @@ def validate_invoices(
 
 def _round2_unit(values: pd.Series) -> pd.Series:
     return np.sign(values) * np.floor(np.abs(values) * 10_000 + 0.5 + 1e-9) / 10_000
+
+
+def references_from_frames(
+    organisation: pd.DataFrame,
+    tax_rates: pd.DataFrame,
+    currencies: pd.DataFrame,
+    tracking: pd.DataFrame,
+    accounts: pd.DataFrame,
+    items: pd.DataFrame,
+) -> dict[str, TenantReference]:
+    """TenantReference per tenant key from the Xero snapshot tables (only ACTIVE rates, options, accounts)."""
+    out: dict[str, TenantReference] = {}
+    for org in organisation.to_dict("records"):
+        key = org["tenant_key"]
+
+        def rows(df: pd.DataFrame, k: str = key) -> pd.DataFrame:
+            return df.loc[df["tenant_key"] == k] if len(df) else df
+
+        rates = rows(tax_rates)
+        rates = rates.loc[rates["status"] == "ACTIVE"] if len(rates) else rates
+        opts = rows(tracking)
+        if len(opts):
+            opts = opts.loc[(opts["category_status"] == "ACTIVE") & (opts["option_status"] == "ACTIVE")]
+        acct = rows(accounts)
+        acct = acct.loc[acct["status"] == "ACTIVE"] if len(acct) else acct
+        tracking_map: dict[str, set[str]] = {}
+        for cat, opt in zip(opts.get("category", []), opts.get("option", []), strict=True):
+            tracking_map.setdefault(cat, set()).add(opt)
+        out[key] = TenantReference(
+            tenant_key=key,
+            base_currency=org["base_currency"],
+            currencies=frozenset(rows(currencies).get("code", [])),
+            tax_rates={
+                t: Decimal(str(r))
+                for t, r in zip(rates.get("tax_type", []), rates.get("effective_rate", []), strict=True)
+            },
+            item_codes=frozenset(rows(items).get("code", [])),
+            account_codes=frozenset(acct.get("code", [])),
+            tracking={c: frozenset(o) for c, o in tracking_map.items()},
+        )
+    return out

@@ -19,6 +19,7 @@ from sfxero_dagster.clients.xero import XeroClient
 from sfxero_dagster.clients.xero_tokens import FileTokenStore, XeroTokenManager
 from sfxero_dagster.config import SfxeroConfig, load_config
 from sfxero_dagster.core.ledger import Ledger
+from sfxero_dagster.core.warehouse import Warehouse
 
 
 def get_environment() -> str:
@@ -49,6 +50,15 @@ class LedgerResource(dg.ConfigurableResource):
 
     def open(self) -> Ledger:
         return Ledger(self.path)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse (extracts, snapshots, staging, matches), next to the ledger."""
+
+    path: str
+
+    def open(self) -> Warehouse:
+        return Warehouse(self.path)
 
 
 def _resolve(path: str | None, config_path: str) -> str | None:
@@ -164,16 +174,26 @@ def _state_dir() -> Path:
     return Path(os.environ.get("SFXERO_STATE_DIR", ".sfxero_state"))
 
 
-def build_resources(environment: str | None = None) -> dict[str, object]:
+def build_resources(environment: str | None = None, config_path: str | None = None) -> dict[str, object]:
     """Resources for ``environment``; secrets are EnvVar references resolved at launch, never at import."""
     env = environment or get_environment()
-    config = SfxeroConfigResource(path=_config_file())
-    ledger = LedgerResource(path=str(_state_dir() / "ledger.duckdb"))
+    config = SfxeroConfigResource(path=config_path or _config_file())
+    try:
+        storage = load_config(config.path).storage
+        base = Path(config.path).resolve().parent
+        ledger_path, warehouse_path = (
+            storage.path(storage.ledger, base),
+            storage.path(storage.warehouse, base),
+        )
+    except Exception:  # a broken config is reported when an asset loads it
+        ledger_path, warehouse_path = _state_dir() / "ledger.duckdb", _state_dir() / "warehouse.duckdb"
+    ledger = LedgerResource(path=str(ledger_path))
     # Sandbox and production share classes and code paths; only the YAML and the variables differ.
     del env
     return {
         "sfxero_config": config,
         "ledger": ledger,
+        "warehouse": WarehouseResource(path=str(warehouse_path)),
         "salesforce": SalesforceResource(config_path=config.path, **_salesforce_secrets(config.path)),
         "xero": XeroResource(
             config_path=config.path,
