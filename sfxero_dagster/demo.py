@@ -1,75 +1,131 @@
-"""``make demo``: start the sandbox and run what exists of the sync against it, saying what does not.
+"""``make demo``: start the sandbox with the seed org and run the sync stages that exist against it.
 
-Today that is: the configuration and Dagster definitions load, the Xero sandbox starts, and the
-production Xero client (token store, governor, retries) reads each organisation's reference data with
-the credentials the sandbox hands out. The Salesforce sandbox and the sync assets arrive with later
-issues; the demo lists them rather than pretending.
+Today that is extract (all history, one run) -> Xero reference snapshots -> stage and validate ->
+match contacts, materialised by Dagster into the instance under ``DAGSTER_HOME`` (so the runs show in
+the UI), followed by a summary: counts per stage, the review queue by reason and the API calls used.
+Pushing to Xero and the payment write-back arrive with later issues; the demo says so rather than
+pretending.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
+import dagster as dg
 
-from sfxero_dagster.clients.xero import XeroClient
-from sfxero_dagster.clients.xero_tokens import FileTokenStore, XeroTokenManager
+from sfxero_dagster.clients.xero_tokens import FileTokenStore
 from sfxero_dagster.config import load_config
 
+NOT_BUILT = [
+    "push to Xero: contacts, items, invoices, credit notes (issue #6)",
+    "payment-status sensor and write-back to Salesforce (issue #7)",
+]
 
-def run_demo(state_dir: str = ".sandbox_state") -> dict:
-    from sfxero_dagster.definitions import defs
+
+def _instance() -> dg.DagsterInstance:
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_demo(state_dir: str = ".sandbox_state", config_path: str | None = None) -> dict:
+    from sfxero_dagster.definitions import domain_defs
+    from sfxero_dagster.defs.partitions import daily_partitions
+    from sfxero_dagster.defs.resources import _config_file, build_resources, token_store_path
     from sfxero_dagster.sandbox.run import start_sandbox
 
-    cfg = load_config()
-    assets = list(defs.get_repository_def().asset_graph.get_all_asset_keys())
+    path = config_path or _config_file()
+    cfg = load_config(path)
+    base = Path(path).resolve().parent
     click.echo(f"Configuration OK: Xero tenants {', '.join(t.key for t in cfg.xero.tenants)}")
-    click.echo(
-        f"Dagster definitions load: {len(assets)} asset(s); resources: {', '.join(sorted(defs.resources or {}))}"
+    handle = start_sandbox(
+        state_dir,
+        xero_port=urlsplit(cfg.xero.base_url).port or 0,
+        salesforce_port=urlsplit(cfg.salesforce.login_url).port or 0,
     )
-
-    port = urlsplit(cfg.xero.base_url).port or 0
-    handle = start_sandbox(state_dir, xero_port=port)
-    summary: dict = {"tenants": {}}
+    summary: dict = {}
     try:
-        info = handle.info()["xero"]
-        click.echo(f"Xero sandbox: {info['base_url']}")
-        # What production reads from the environment, the sandbox hands out.
-        os.environ.setdefault("XERO_CLIENT_ID", info["client_id"])
-        os.environ.setdefault("XERO_CLIENT_SECRET", info["client_secret"])
-        store = FileTokenStore(Path(cfg.storage.state_dir) / Path(cfg.xero.token_store).name)
-        tokens = XeroTokenManager(
-            store,
-            token_url=cfg.xero.token_url,
-            client_id=os.environ["XERO_CLIENT_ID"],
-            client_secret=os.environ["XERO_CLIENT_SECRET"],
-            scopes=cfg.xero.scopes,
-            flow=cfg.xero.auth_flow,
+        click.echo(
+            f"Sandbox: Xero {handle.xero.info()['base_url']}, Salesforce {handle.salesforce.info()['instance_url']}"
         )
+        # What production reads from the environment, the sandbox hands out.
+        for key, value in handle.client_environment().items():
+            os.environ.setdefault(key, value)
+        store = FileTokenStore(token_store_path(path))
         if store.load() is None or handle.seeded:
             # The first consent (in production a browser step); a freshly seeded sandbox needs it again.
-            tokens.bootstrap(info["refresh_token"])
-        client = XeroClient(base_url=cfg.xero.base_url, tokens=tokens)
-        for tenant in cfg.xero.tenants:
-            ref = client.reference_data(tenant.tenant_id)
-            counts = {k: len(v) for k, v in ref.items()}
-            summary["tenants"][tenant.key] = counts
-            org = ref["organisation"][0]
-            click.echo(
-                f"  {tenant.key}: {org['Name']} ({org['BaseCurrency']}): {counts['tax_rates']} tax rates, "
-                f"{counts['currencies']} currencies, {counts['accounts']} accounts, {counts['tracking']} tracking categories"
+            store.save({"refresh_token": handle.xero.info()["refresh_token"], "expires_at": 0})
+
+        logging.getLogger("dagster").setLevel(logging.WARNING)  # step-by-step events are in the UI
+        assets = [a for d in domain_defs(cfg) for a in d.assets or []]
+        resources = build_resources(config_path=path)
+        instance = _instance()
+        keys = daily_partitions(cfg).get_partition_keys()
+        stages = [
+            (
+                "extract Salesforce history (one run)",
+                dg.AssetSelection.groups("salesforce_extract"),
+                {
+                    "dagster/asset_partition_range_start": keys[0],
+                    "dagster/asset_partition_range_end": keys[-1],
+                },
+            ),
+            ("snapshot Xero reference data", dg.AssetSelection.groups("xero_reference"), {}),
+            ("stage, validate and match", dg.AssetSelection.groups("staging", "matching"), {}),
+        ]
+        metadata: dict[str, dict] = {}
+        for title, selection, tags in stages:
+            result = dg.materialize(
+                assets, selection=selection, resources=resources, instance=instance, tags=tags
             )
-        summary["xero_api_calls"] = client.calls.total()
-        click.echo(f"Xero API calls used: {summary['xero_api_calls']}")
+            for event in result.get_asset_materialization_events():
+                m = event.materialization
+                metadata[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
+            click.echo(f"  ok  {title} (run {result.run_id[:8]})")
+
+        from sfxero_dagster.core.ledger import Ledger
+
+        ledger = Ledger(cfg.storage.path(cfg.storage.ledger, base))
+        # a range run records one materialisation per partition, all with the run's metadata
+        read = {
+            k.split("/", 1)[1]: v["rows_read"] for k, v in metadata.items() if k.startswith("salesforce/")
+        }
+        summary = {
+            "salesforce_rows": read,
+            "staged": {
+                k: metadata[k]["rows"] for k in ("stg_customers", "stg_invoice_headers", "stg_invoice_lines")
+            },
+            "valid_invoices": metadata["valid_invoices"]["rows"],
+            "valid_customers": metadata["valid_customers"]["rows"],
+            "matches": {
+                k.removeprefix("action_"): v
+                for k, v in metadata["contact_matches"].items()
+                if k.startswith("action_")
+            },
+            "queue": ledger.queue_counts(),
+            "xero_api_calls": sum(
+                metadata[f"xero/{t.key}/reference"]["xero_api_calls"] for t in cfg.xero.tenants
+            ),
+            "not_built": NOT_BUILT,
+        }
     finally:
         handle.stop()
-    missing = ["the Salesforce sandbox (issue #4)"]
-    if not assets:
-        missing.append("the sync assets: extract, stage, match, push, write-back (issues #5-#7)")
-    click.echo("Not built yet, so no records were synced:")
-    for item in missing:
-        click.echo(f"  - {item}")
-    summary["missing"] = missing
+    _print(summary)
     return summary
+
+
+def _print(s: dict) -> None:
+    click.echo("\nSummary")
+    click.echo("  Salesforce rows read: " + ", ".join(f"{k} {v}" for k, v in s["salesforce_rows"].items()))
+    click.echo("  staged: " + ", ".join(f"{k.removeprefix('stg_')} {v}" for k, v in s["staged"].items()))
+    click.echo(f"  valid: {s['valid_customers']} customers, {s['valid_invoices']} invoices")
+    click.echo("  contact matches: " + ", ".join(f"{k} {v}" for k, v in sorted(s["matches"].items())))
+    click.echo(f"  review queue ({sum(s['queue'].values())} open):")
+    for reason, n in sorted(s["queue"].items(), key=lambda kv: -kv[1]):
+        click.echo(f"    {n:4d}  {reason}")
+    click.echo(f"  Xero API calls used: {s['xero_api_calls']}")
+    click.echo("Not built yet, so nothing was written to Xero or back to Salesforce:")
+    for item in s["not_built"]:
+        click.echo(f"  - {item}")

@@ -1,11 +1,12 @@
-"""The demo runs end to end on a fresh state directory and says what it did not do."""
+"""The demo runs the stages that exist end to end on a fresh sandbox and says what it did not do."""
 
 from __future__ import annotations
 
-import os
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import REPO_ROOT
 
@@ -13,23 +14,31 @@ from .conftest import REPO_ROOT
 def test_demo_runs_twice_and_reports_honestly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sfxero_dagster.demo import run_demo
 
-    cfg = (REPO_ROOT / "sfxero.yaml").read_text()
-    cfg = cfg.replace("127.0.0.1:18710", "127.0.0.1:18799").replace(
-        "state_dir: .sfxero_state", f"state_dir: {tmp_path / 'state'}"
+    cfg = yaml.safe_load((REPO_ROOT / "sfxero.yaml").read_text())
+    cfg["xero"].update(
+        base_url="http://127.0.0.1:18799/api.xro/2.0",
+        identity_url="http://127.0.0.1:18799",
+        token_url="http://127.0.0.1:18799/connect/token",
     )
-    (tmp_path / "sfxero.yaml").write_text(cfg)
+    sandbox = tmp_path / "sandbox"
+    cfg["salesforce"].update(
+        login_url="https://127.0.0.1:18798",
+        instance_url="https://127.0.0.1:18798",
+        ca_bundle=str(sandbox / "salesforce" / "tls" / "sandbox-ca.pem"),
+    )
+    cfg["storage"]["state_dir"] = str(tmp_path / "state")
+    (tmp_path / "sfxero.yaml").write_text(yaml.safe_dump(cfg))
     monkeypatch.setenv("SFXERO_CONFIG", str(tmp_path / "sfxero.yaml"))
-    for var in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET"):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    for var in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "SF_CONSUMER_KEY", "SF_CONSUMER_SECRET"):
         monkeypatch.delenv(var, raising=False)
-    first = run_demo(str(tmp_path / "sandbox"))
-    assert set(first["tenants"]) == {"au", "uk"}
-    assert first["tenants"]["uk"]["tax_rates"] >= 5 and first["xero_api_calls"] == 12
-    assert any("Salesforce sandbox" in m for m in first["missing"])
-    second = run_demo(str(tmp_path / "sandbox"))  # the rotated token from the first run is reused
-    assert second["tenants"] == first["tenants"]
-    import shutil
-
-    shutil.rmtree(tmp_path / "sandbox")  # a wiped sandbox: the stored token is stale, the demo consents again
-    third = run_demo(str(tmp_path / "sandbox"))
-    assert third["tenants"] == first["tenants"]
-    assert oct(os.stat(tmp_path / "state" / "xero_token.json").st_mode & 0o777) == "0o600"
+    first = run_demo(str(sandbox))
+    assert first["salesforce_rows"]["accounts"] == 51 and first["staged"]["stg_customers"] == 51
+    assert 0 < first["valid_invoices"] < first["staged"]["stg_invoice_headers"]
+    assert first["queue"]["unmapped_tax_code"] >= 1 and first["matches"]["link"] >= 5
+    assert first["xero_api_calls"] > 0 and any("issue #6" in m for m in first["not_built"])
+    second = run_demo(str(sandbox))  # the rotated token from the first run is reused; nothing new to read
+    assert second["queue"] == first["queue"] and second["valid_invoices"] == first["valid_invoices"]
+    shutil.rmtree(sandbox)  # a wiped sandbox: the stored token is stale, the demo consents again
+    third = run_demo(str(sandbox))
+    assert third["valid_invoices"] == first["valid_invoices"]

@@ -69,6 +69,12 @@ def _resolve(path: str | None, config_path: str) -> str | None:
     return str(p if p.is_absolute() else Path(config_path).resolve().parent / p)
 
 
+def token_store_path(config_path: str) -> Path:
+    """Where the rotated Xero refresh token lives (``xero.token_store``, relative to the config file)."""
+    c = load_config(config_path).xero
+    return Path(_resolve(c.token_store, config_path) or c.token_store)
+
+
 class SalesforceResource(dg.ConfigurableResource):
     """The Salesforce client: connection settings from sfxero.yaml, secrets from SF_* variables."""
 
@@ -121,7 +127,7 @@ class XeroResource(dg.ConfigurableResource):
         c = load_config(self.config_path).xero
         verify: bool | str = _resolve(c.ca_bundle, self.config_path) or True
         return XeroTokenManager(
-            FileTokenStore(Path(_resolve(c.token_store, self.config_path) or c.token_store)),
+            FileTokenStore(token_store_path(self.config_path)),
             token_url=c.token_url,
             client_id=self.client_id,
             client_secret=self.client_secret,
