@@ -11,6 +11,7 @@ import dagster as dg
 
 from sfxero_dagster.config import SfxeroConfig, load_config
 from sfxero_dagster.defs.matching.assets import matching_defs
+from sfxero_dagster.defs.push.assets import push_defs
 from sfxero_dagster.defs.resources import _config_file, build_resources
 from sfxero_dagster.defs.salesforce.assets import salesforce_defs
 from sfxero_dagster.defs.staging.assets import staging_defs
@@ -18,8 +19,14 @@ from sfxero_dagster.defs.xero.assets import xero_defs
 
 
 def domain_defs(config: SfxeroConfig) -> list[dg.Definitions]:
-    """Extract -> reference snapshots -> stage and validate -> match."""
-    return [salesforce_defs(config), xero_defs(config), staging_defs(config), matching_defs(config)]
+    """Extract -> reference snapshots -> stage and validate -> match -> push."""
+    return [
+        salesforce_defs(config),
+        xero_defs(config),
+        staging_defs(config),
+        matching_defs(config),
+        push_defs(config),
+    ]
 
 
 def build_definitions(config_path: str | None = None) -> dg.Definitions:

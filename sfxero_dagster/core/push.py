@@ -1,0 +1,178 @@
+"""Plan what a push writes to Xero: create, update, void, skip or queue, per record (pure, no I/O).
+
+A record is sent only when the hash of its mapped payload differs from the one its ledger link holds
+from the last successful push, so an unchanged re-run plans nothing. The same plan feeds the push
+assets and ``sfxero plan`` (which writes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+import pandas as pd
+
+from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.core.hashing import payload_hash
+from sfxero_dagster.core.ledger import Link
+from sfxero_dagster.core.mapping import contact_payload, expected_totals, invoice_payload
+
+Action = Literal["create", "update", "void", "skip", "queue"]
+VOID = {"Status": "VOIDED"}
+
+
+@dataclass(frozen=True)
+class Planned:
+    tenant_key: str
+    collection: str  # Contacts | Invoices
+    action: Action
+    sf_object: str
+    sf_id: str
+    natural_key: str
+    payload: dict[str, Any] | None = None
+    payload_hash: str | None = None
+    reason_code: str | None = None
+    message: str | None = None
+    expected: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def writes(self) -> bool:
+        return self.action in ("create", "update", "void")
+
+
+def _obj(source: str) -> str:
+    return {"opportunity": "Opportunity", "order": "Order"}[source]
+
+
+def plan_contacts(
+    matches: pd.DataFrame, customers: pd.DataFrame, links: Mapping[tuple[str, str], Link], tenant_key: str
+) -> list[Planned]:
+    """Contacts for one tenant: create the unmatched, update linked ones whose data changed.
+
+    ``links`` maps (tenant_key, sf_account_id) -> the Contact link from the last push.
+    """
+    by_id = customers.set_index("sf_account_id").to_dict("index") if len(customers) else {}
+    out = []
+    for m in matches.loc[matches["tenant_key"] == tenant_key].to_dict("records"):
+        sf_id = m["sf_account_id"]
+        if m["action"] not in ("link", "create") or sf_id not in by_id:
+            continue  # reviews are queued by the match stage; skipped accounts are not synced
+        payload = contact_payload({"sf_account_id": sf_id, **by_id[sf_id]})
+        link = links.get((tenant_key, sf_id))
+        contact_id = m["xero_contact_id"] if m["action"] == "link" else (link.xero_id if link else None)
+        digest = payload_hash(payload)  # of the data, not the id: a created contact is not re-sent
+        if contact_id:
+            payload = {"ContactID": contact_id, **payload}
+        if link and link.xero_id == contact_id and link.payload_hash == digest:
+            action: Action = "skip"
+        else:
+            action = "update" if contact_id else "create"
+        out.append(Planned(tenant_key, "Contacts", action, "Account", sf_id, sf_id, payload, digest))
+    return out
+
+
+def plan_invoices(
+    headers: pd.DataFrame,
+    lines: pd.DataFrame,
+    cancelled: pd.DataFrame,
+    contact_ids: Mapping[str, str],
+    pending_review: set[str],
+    links: Mapping[tuple[str, str], Link],
+    tax_rates: Mapping[str, Decimal],
+    config: SfxeroConfig,
+    tenant_key: str,
+) -> list[Planned]:
+    """Invoices for one tenant: create new, update changed, void cancelled, queue the ones that must wait.
+
+    ``contact_ids`` maps sf_account_id -> ContactID (from the ledger after the contact push);
+    ``links`` maps (sf_object, sf_id) -> the Invoice link; ``cancelled`` are staged headers whose source
+    was cancelled or deleted.
+    """
+    lines_by = {k: g.to_dict("records") for k, g in lines.groupby("sf_header_id")} if len(lines) else {}
+    tolerance = Decimal(str(config.invoices.rounding_tolerance))
+    out: list[Planned] = []
+    for h in headers.loc[headers["tenant_key"] == tenant_key].to_dict("records"):
+        obj, sf_id, number = _obj(h["source"]), h["sf_id"], h["invoice_number"]
+        contact = contact_ids.get(h["sf_account_id"])
+        if contact is None:
+            reason = (
+                "contact_pending_review" if h["sf_account_id"] in pending_review else "contact_not_pushed"
+            )
+            out.append(
+                Planned(
+                    tenant_key,
+                    "Invoices",
+                    "queue",
+                    obj,
+                    sf_id,
+                    number,
+                    reason_code="contact_pending_review",
+                    message=f"account {h['sf_account_id']}: {reason.replace('_', ' ')}",
+                )
+            )
+            continue
+        payload = invoice_payload(h, lines_by.get(sf_id, []), config, {"ContactID": contact})
+        totals = expected_totals(payload, tax_rates)
+        expected = {
+            "sub_total": str(totals.sub_total),
+            "total_tax": str(totals.total_tax),
+            "total": str(totals.total),
+        }
+        if (
+            pd.notna(h.get("sf_total"))
+            and abs(Decimal(repr(float(h["sf_total"]))) - totals.sub_total) > tolerance
+        ):
+            out.append(
+                Planned(
+                    tenant_key,
+                    "Invoices",
+                    "queue",
+                    obj,
+                    sf_id,
+                    number,
+                    reason_code="amount_mismatch",
+                    message=f"Salesforce {h['sf_total']}, Xero would post {totals.sub_total}",
+                    expected=expected,
+                )
+            )
+            continue
+        link = links.get((obj, sf_id))
+        if link and link.xero_id:
+            payload = {"InvoiceID": link.xero_id, **payload}
+        digest = payload_hash({k: v for k, v in payload.items() if k != "InvoiceID"})
+        if link and link.xero_id and link.payload_hash == digest:
+            action: Action = "skip"
+        else:
+            action = "update" if link and link.xero_id else "create"
+        out.append(
+            Planned(tenant_key, "Invoices", action, obj, sf_id, number, payload, digest, expected=expected)
+        )
+    if config.invoices.void_on_cancel and len(cancelled):
+        void_hash = payload_hash(VOID)
+        for h in cancelled.loc[cancelled["tenant_key"] == tenant_key].to_dict("records"):
+            obj, sf_id = _obj(h["source"]), h["sf_id"]
+            link = links.get((obj, sf_id))
+            if not link or not link.xero_id or link.payload_hash == void_hash:
+                continue  # never sent, or already voided
+            out.append(
+                Planned(
+                    tenant_key,
+                    "Invoices",
+                    "void",
+                    obj,
+                    sf_id,
+                    h["invoice_number"],
+                    {"InvoiceID": link.xero_id, **VOID},
+                    void_hash,
+                )
+            )
+    return out
+
+
+def plan_summary(plan: list[Planned]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for p in plan:
+        counts[f"{p.collection.lower()}_{p.action}"] = counts.get(f"{p.collection.lower()}_{p.action}", 0) + 1
+    return counts

@@ -1,0 +1,300 @@
+"""Push to Xero, per organisation: contacts, then invoices (create, update, void).
+
+Crash safety: before each batch of ≤50 is sent, one intent per element goes into the ledger. Each
+element's outcome closes its intent (a success writes the link in the same transaction). A run that
+starts with intents still pending (a crash, a kill, a dropped connection after Xero committed) first
+looks those records up in Xero by their natural key (ContactNumber, InvoiceNumber) and links or
+abandons them, so nothing is sent twice even after the Idempotency-Keys (minutes) have expired.
+"""
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+import dagster as dg
+import pandas as pd
+
+from sfxero_dagster.clients.governor import DailyLimitReached
+from sfxero_dagster.clients.xero import BATCH_SIZE, XeroClient
+from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
+from sfxero_dagster.core.ledger import Closure, Event, Intent, IntentIn, Ledger, Link, QueueItemIn
+from sfxero_dagster.core.push import Planned, plan_contacts, plan_invoices, plan_summary
+from sfxero_dagster.core.reasons import REASONS
+from sfxero_dagster.core.reasons import hint as reason_hint
+from sfxero_dagster.defs.resources import (
+    LedgerResource,
+    SfxeroConfigResource,
+    WarehouseResource,
+    XeroResource,
+)
+
+ID_FIELD = {"Contacts": "ContactID", "Invoices": "InvoiceID"}
+NUMBER_FIELD = {"Contacts": None, "Invoices": "InvoiceNumber"}
+
+
+def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) -> tuple[int, int]:
+    """Resolve pending intents by natural key before anything is sent again: (linked, abandoned)."""
+    pending = [i for i in led.pending_intents(tenant_id=tenant_id) if i.xero_object == collection]
+    if not pending:
+        return 0, 0
+    if collection == "Invoices":
+        found = client.invoices_by_number(tenant_id, [i.natural_key for i in pending])
+
+        def resolve(intent: Intent) -> tuple[str, str | None] | None:
+            inv = found.get(intent.natural_key)
+            if not inv:
+                return None
+            return str(inv["InvoiceID"]), inv.get("InvoiceNumber")
+    else:
+
+        def resolve(intent: Intent) -> tuple[str, str | None] | None:
+            contact = client.contact_by_number(tenant_id, intent.natural_key)
+            return (str(contact["ContactID"]), None) if contact else None
+
+    report = led.recover_pending(resolve, tenant_id=tenant_id)
+    return len(report.linked), len(report.abandoned)
+
+
+def execute(
+    plan: list[Planned],
+    client: XeroClient,
+    led: Ledger,
+    tenant: XeroTenantConfig,
+    run_id: str,
+    log: Callable[[str], None],
+) -> dict[str, int]:
+    """Send the writes of ``plan`` batch by batch with intents; queue what Xero rejects."""
+    counts = {"created": 0, "updated": 0, "voided": 0, "failed": 0}
+    writes = [p for p in plan if p.writes]
+    started, done = time.monotonic(), 0
+    for update in (False, True):
+        group = [p for p in writes if (p.action != "create") == update]
+        for start in range(0, len(group), BATCH_SIZE):
+            batch = group[start : start + BATCH_SIZE]
+            collection = batch[0].collection
+            verb = "POST" if update else "PUT"
+            ids = led.record_intents(
+                IntentIn(
+                    target=f"xero:{collection}:{verb}",
+                    tenant_id=tenant.tenant_id,
+                    sf_object=p.sf_object,
+                    sf_id=p.sf_id,
+                    xero_object=collection,
+                    natural_key=p.natural_key,
+                    payload_hash=p.payload_hash or "",
+                    run_id=run_id,
+                )
+                for p in batch
+            )
+            closures, events, queue = [], [], []
+            for _key, outcomes in client.write(
+                tenant.tenant_id, collection, [p.payload for p in batch], update=update
+            ):
+                for outcome in outcomes:
+                    p, intent_id = batch[outcome.index], ids[outcome.index]
+                    if outcome.ok and outcome.record:
+                        xero_id = str(outcome.record[ID_FIELD[collection]])
+                        number_field = NUMBER_FIELD[collection]
+                        closures.append(
+                            Closure(
+                                intent_id,
+                                "succeeded",
+                                {"warnings": outcome.warnings} if outcome.warnings else None,
+                                xero_id,
+                                outcome.record.get(number_field) if number_field else None,
+                            )
+                        )
+                        kind = {"create": "created", "update": "updated", "void": "voided"}[p.action]
+                        counts[kind] += 1
+                        events.append(
+                            Event(
+                                p.action, run_id, collection, p.sf_object, p.sf_id, tenant.tenant_id, xero_id
+                            )
+                        )
+                    else:
+                        message = "; ".join(outcome.errors) or "rejected"
+                        closures.append(Closure(intent_id, "failed", {"errors": outcome.errors}))
+                        counts["failed"] += 1
+                        events.append(
+                            Event(
+                                "fail",
+                                run_id,
+                                collection,
+                                p.sf_object,
+                                p.sf_id,
+                                tenant.tenant_id,
+                                error_code="xero_validation_error",
+                                message=message,
+                            )
+                        )
+                        queue.append(
+                            QueueItemIn(
+                                p.sf_object,
+                                p.sf_id,
+                                "xero_validation_error",
+                                message=message,
+                                tenant_id=tenant.tenant_id,
+                                hint=reason_hint("xero_validation_error", message=message),
+                                payload={"action": p.action, "natural_key": p.natural_key},
+                            )
+                        )
+            led.close_intents(closures)
+            led.log_events(events)
+            if queue:
+                led.queue_upsert(queue)
+            done += len(batch)
+            rate = done / max(time.monotonic() - started, 1e-6)
+            log(f"{tenant.key}: {done}/{len(writes)} {collection} writes sent ({rate:.1f}/s)")
+    return counts
+
+
+def _links(led: Ledger, tenant_id: str, xero_object: str) -> dict:
+    frame = led.links_frame(tenant_id=tenant_id, xero_object=xero_object)
+    return {
+        (r["sf_object"], r["sf_id"]): Link(
+            r["tenant_id"],
+            r["sf_object"],
+            r["sf_id"],
+            r["xero_object"],
+            r["xero_id"],
+            r["xero_number"],
+            r["payload_hash"],
+        )
+        for r in frame.to_dict("records")
+    }
+
+
+def _queue_planned(led: Ledger, plan: list[Planned], tenant: XeroTenantConfig) -> int:
+    items = [
+        QueueItemIn(
+            p.sf_object,
+            p.sf_id,
+            p.reason_code or "xero_validation_error",
+            message=p.message,
+            tenant_id=tenant.tenant_id,
+            hint=reason_hint(
+                p.reason_code or "xero_validation_error",
+                value=p.message,
+                message=p.message,
+                expected=p.expected.get("sub_total"),
+            ),
+            payload={"expected": p.expected} if p.expected else None,
+        )
+        for p in plan
+        if p.action == "queue"
+    ]
+    led.queue_upsert(items)
+    return len(items)
+
+
+def _result(
+    plan: list[Planned], counts: dict[str, int], calls: int, recovered: tuple[int, int]
+) -> dg.MaterializeResult:
+    sent = counts["created"] + counts["updated"] + counts["voided"] + counts["failed"]
+    skipped = sum(1 for p in plan if p.action == "skip")
+    queued = sum(1 for p in plan if p.action == "queue")
+    return dg.MaterializeResult(
+        metadata={
+            "created": dg.MetadataValue.int(counts["created"]),
+            "updated": dg.MetadataValue.int(counts["updated"]),
+            "voided": dg.MetadataValue.int(counts["voided"]),
+            "skipped": dg.MetadataValue.int(skipped),
+            "failed": dg.MetadataValue.int(counts["failed"]),
+            "queued": dg.MetadataValue.int(queued),
+            "recovered_linked": dg.MetadataValue.int(recovered[0]),
+            "recovered_abandoned": dg.MetadataValue.int(recovered[1]),
+            "xero_api_calls": dg.MetadataValue.int(calls),
+            "calls_per_record": dg.MetadataValue.float(round(calls / sent, 3) if sent else 0.0),
+        }
+    )
+
+
+def load_plan(collection: str, tenant: XeroTenantConfig, cfg: SfxeroConfig, wh, led: Ledger) -> list[Planned]:
+    """The plan for one tenant and collection, from the warehouse and the ledger (no API calls)."""
+    if collection == "Contacts":
+        links = {
+            (tenant.key, sf_id): link
+            for (_, sf_id), link in _links(led, tenant.tenant_id, "Contacts").items()
+        }
+        return plan_contacts(wh.read("contact_matches"), wh.read("valid_customers"), links, tenant.key)
+    contact_links = _links(led, tenant.tenant_id, "Contacts")
+    contact_ids = {sf_id: link.xero_id for (_, sf_id), link in contact_links.items() if link.xero_id}
+    matches = wh.read("contact_matches")
+    pending = set(matches.loc[matches["action"] == "review", "sf_account_id"]) if len(matches) else set()
+    headers = wh.read("stg_invoice_headers")
+    cancelled = (
+        headers.loc[headers["is_cancelled"].astype(bool) | headers["is_deleted"].astype(bool)]
+        if len(headers)
+        else headers
+    )
+    rates = wh.query(
+        "SELECT tax_type, effective_rate FROM xero_tax_rates WHERE tenant_key = ? AND status = 'ACTIVE'",
+        [tenant.key],
+    )
+    return plan_invoices(
+        wh.read("valid_invoice_headers"),
+        wh.read("valid_invoice_lines"),
+        cancelled,
+        contact_ids,
+        pending,
+        _links(led, tenant.tenant_id, "Invoices"),
+        {t: Decimal(str(r)) for t, r in zip(rates["tax_type"], rates["effective_rate"], strict=True)},
+        cfg,
+        tenant.key,
+    )
+
+
+def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
+    def push(collection: str):
+        def _push(
+            context: dg.AssetExecutionContext,
+            sfxero_config: SfxeroConfigResource,
+            xero: XeroResource,
+            warehouse: WarehouseResource,
+            ledger: LedgerResource,
+        ) -> dg.MaterializeResult:
+            cfg = sfxero_config.config
+            client, led, wh = xero.client(), ledger.open(), warehouse.open()
+            before = client.calls.total(tenant.tenant_id)
+            recovered = recover(client, led, tenant.tenant_id, collection)
+            plan = load_plan(collection, tenant, cfg, wh, led)
+            _queue_planned(led, plan, tenant)
+            context.log.info(f"{tenant.key} {collection} plan: {plan_summary(plan)}")
+            try:
+                counts = execute(plan, client, led, tenant, context.run.run_id, context.log.info)
+            except DailyLimitReached as exc:
+                # Park: what was sent is closed in the ledger; the rest is planned again next run.
+                raise dg.Failure(
+                    f"Xero daily limit reached for {tenant.key}; resume after {pd.Timestamp(exc.resume_at, unit='s', tz='UTC')}",
+                    allow_retries=False,
+                ) from exc
+            return _result(plan, counts, client.calls.total(tenant.tenant_id) - before, recovered)
+
+        return _push
+
+    contacts = dg.asset(
+        name="contacts",
+        key_prefix=["xero", tenant.key],
+        group_name="push",
+        deps=["contact_matches", "valid_customers"],
+        pool=f"xero_api_{tenant.key}",
+        kinds={"xero"},
+        description=f"Xero contacts of {tenant.name!r}: created for new accounts, updated when Salesforce changes.",
+    )(push("Contacts"))
+    invoices = dg.asset(
+        name="invoices",
+        key_prefix=["xero", tenant.key],
+        group_name="push",
+        deps=["valid_invoices", dg.AssetKey(["xero", tenant.key, "contacts"])],
+        pool=f"xero_api_{tenant.key}",
+        kinds={"xero"},
+        description=f"Xero invoices of {tenant.name!r}: created, updated while editable, voided when cancelled.",
+    )(push("Invoices"))
+    return [contacts, invoices]
+
+
+def push_defs(config: SfxeroConfig) -> dg.Definitions:
+    return dg.Definitions(assets=[a for t in config.xero.tenants for a in build_push_assets(t)])
+
+
+__all__ = ["REASONS", "execute", "load_plan", "push_defs", "recover"]
