@@ -72,3 +72,125 @@ def test_every_valid_invoice_exists_once_with_our_totals_and_a_rerun_writes_noth
     for key in ("xero/au/contacts", "xero/uk/contacts", "xero/au/invoices", "xero/uk/invoices"):
         m = _meta(second, key)
         assert m["created"] == m["updated"] == m["failed"] == 0 and m["xero_api_calls"] == 0, (key, m)
+
+
+def xero_control(world: World):
+    from sfxero_dagster.sandbox.control import SandboxControl
+
+    return SandboxControl(world.handle.xero.info()["identity_url"])
+
+
+def assert_exactly_once(world: World) -> None:
+    """Every sendable valid invoice exists in Xero exactly once, and the ledger links each one."""
+    valid = world.warehouse.read("valid_invoice_headers")
+    waiting = {i.sf_id for i in world.ledger.queue_list(reason_code="contact_pending_review")}
+    expected = sorted(valid.loc[~valid["sf_id"].isin(waiting), "invoice_number"])
+    numbers = sorted(
+        i["InvoiceNumber"]
+        for i in xero_records(world, "Invoice")
+        if i.get("Type") == "ACCREC" and i["InvoiceNumber"].startswith("SF-")
+    )
+    assert numbers == expected  # zero duplicates, zero missing
+    contacts = [c.get("ContactNumber") for c in xero_records(world, "Contact") if c.get("ContactNumber")]
+    assert len(contacts) == len(set(contacts))
+    assert not world.ledger.pending_intents()
+    assert set(world.ledger.links_frame(xero_object="Invoices")["xero_number"]) == set(expected)
+
+
+def test_503_dropped_connection_after_commit_and_429_minute_lose_and_duplicate_nothing(world: World) -> None:
+    prepared(world)
+    world.materialize(dg.AssetSelection.keys("xero/au/contacts", "xero/uk/contacts"))
+    ctl = xero_control(world)
+    tenants = {t["key"]: t["tenantId"] for t in world.handle.xero.info()["tenants"]}
+    au, uk = {"xero-tenant-id": tenants["au"]}, {"xero-tenant-id": tenants["uk"]}
+    ctl.add_fault(action="status", status=503, methods=["PUT"], path_regex="/Invoices", header=au, times=1)
+    ctl.add_fault(action="drop_after_commit", methods=["PUT"], path_regex="/Invoices", header=au, times=1)
+    ctl.add_fault(
+        action="status",
+        status=429,
+        methods=["PUT"],
+        path_regex="/Invoices",
+        header=uk,
+        times=1,
+        headers={"Retry-After": "1", "X-Rate-Limit-Problem": "minute"},
+        body="Rate limit exceeded",
+    )
+    result = world.materialize(dg.AssetSelection.keys("xero/au/invoices", "xero/uk/invoices"))
+    fired = ctl.faults()
+    assert all(r["fired"] == r["times"] for r in fired["rules"]), fired
+    assert result.success
+    assert_exactly_once(world)
+
+
+def test_day_limit_parks_the_run_and_the_next_run_finishes_without_duplicates(world: World) -> None:
+    prepared(world)
+    world.materialize(dg.AssetSelection.keys("xero/au/contacts", "xero/uk/contacts"))
+    ctl = xero_control(world)
+    ctl.add_fault(
+        action="status",
+        status=429,
+        methods=["PUT"],
+        path_regex="/Invoices",
+        times=1,
+        headers={"Retry-After": "3600", "X-Rate-Limit-Problem": "day"},
+        body="Rate limit exceeded",
+    )
+    parked = world.materialize(dg.AssetSelection.keys("xero/au/invoices"), raise_on_error=False)
+    assert not parked.success
+    failure = next(e for e in parked.all_events if e.is_step_failure)
+    assert "daily limit" in str(failure.step_failure_data.error.message)
+    assert world.ledger.pending_intents()  # the refused batch is remembered, not lost
+    world.handle.clock.advance(86_400)  # the next day
+    world.materialize(dg.AssetSelection.keys("xero/au/invoices", "xero/uk/invoices"))
+    assert_exactly_once(world)
+
+
+def test_sigkill_mid_batch_then_a_rerun_ten_sandbox_minutes_later_duplicates_nothing(
+    world: World, tmp_path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    prepared(world)
+    world.materialize(dg.AssetSelection.keys("xero/au/contacts", "xero/uk/contacts"))
+    ctl = xero_control(world)
+    ctl.add_fault(action="delay", delay_seconds=4, methods=["PUT"], path_regex="/Invoices", times=1)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "sfxero_dagster.definitions",
+            "--select",
+            "xero/au/invoices",
+        ],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: the CLI and the step process it spawns
+    )
+    deadline = time.time() + 120
+    while not world.ledger.pending_intents() and time.time() < deadline:
+        time.sleep(0.2)
+    assert world.ledger.pending_intents(), "the push never started"
+    time.sleep(1.5)  # inside the delayed PUT: Xero will commit the batch, the client will never hear
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, step process included
+    proc.wait(timeout=30)
+    time.sleep(4)  # let the server finish (and commit) the request
+    pending = world.ledger.pending_intents()
+    assert pending and all(i.xero_object == "Invoices" for i in pending)
+    committed = [i for i in xero_records(world, "Invoice") if i.get("Type") == "ACCREC"]
+    assert committed  # Xero has the batch the dead process never recorded
+
+    world.handle.clock.advance(600)  # ten sandbox minutes: the Idempotency-Keys have expired
+    rerun = world.materialize(dg.AssetSelection.keys("xero/au/invoices", "xero/uk/invoices"))
+    assert _meta(rerun, "xero/au/invoices")["recovered_linked"] == len(pending)
+    assert _meta(rerun, "xero/au/invoices")["created"] == 0
+    assert_exactly_once(world)
