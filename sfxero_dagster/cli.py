@@ -1,4 +1,4 @@
-"""The ``sfxero`` command line: config checks, the sandbox, the demo (later: plan, queue)."""
+"""The ``sfxero`` command line: config checks, the sandbox, the demo, push plans (later: queue)."""
 
 from __future__ import annotations
 
@@ -112,3 +112,33 @@ def demo(state_dir: str) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.command()
+@click.option("--tenant", help="Only this tenant key.")
+@click.option("--show", default=20, show_default=True, help="How many planned writes to list.")
+def plan(tenant: str | None, show: int) -> None:
+    """What a push would create, update, void, skip or queue, from the last staged data. Writes nothing."""
+    from pathlib import Path
+
+    from sfxero_dagster.core.ledger import Ledger
+    from sfxero_dagster.core.warehouse import Warehouse
+    from sfxero_dagster.defs.push.assets import plan_frame
+    from sfxero_dagster.defs.resources import _config_file
+
+    path = _config_file()
+    cfg = load_config(path)
+    base = Path(path).resolve().parent
+    frame = plan_frame(
+        cfg,
+        Warehouse(cfg.storage.path(cfg.storage.warehouse, base)),
+        Ledger(cfg.storage.path(cfg.storage.ledger, base)),
+    )
+    if tenant:
+        frame = frame.loc[frame["tenant"] == tenant]
+    counts = frame.groupby(["tenant", "collection", "action"]).size().rename("records").reset_index()
+    click.echo(counts.to_string(index=False) if len(counts) else "nothing to push")
+    writes = frame.loc[frame["action"] != "skip"]
+    if len(writes) and show:
+        click.echo("")
+        click.echo(writes.head(show).to_string(index=False))

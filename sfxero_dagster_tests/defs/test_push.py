@@ -194,3 +194,68 @@ def test_sigkill_mid_batch_then_a_rerun_ten_sandbox_minutes_later_duplicates_not
     assert _meta(rerun, "xero/au/invoices")["recovered_linked"] == len(pending)
     assert _meta(rerun, "xero/au/invoices")["created"] == 0
     assert_exactly_once(world)
+
+
+def test_two_tenants_push_in_parallel_each_within_its_limits(world: World, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    prepared(world)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    world.handle.xero.request_log.clear()
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "sfxero_dagster.definitions",
+            "--select",
+            "xero/au/contacts,xero/uk/contacts,xero/au/invoices,xero/uk/invoices",
+        ],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    instance = dg.DagsterInstance.from_config(str(home))
+    (run,) = instance.get_runs()
+    stats = {s.step_key: s for s in instance.get_run_step_stats(run.run_id)}
+    au, uk = stats["xero__au__contacts"], stats["xero__uk__contacts"]
+    assert au.start_time < uk.end_time and uk.start_time < au.end_time  # the tenants ran side by side
+    statuses = [r["status"] for r in world.handle.xero.request_log]
+    assert statuses and 429 not in statuses  # neither organisation was ever over its limits
+    assert_exactly_once(world)
+
+
+def test_plan_shows_the_push_and_makes_no_api_call(world: World) -> None:
+    from click.testing import CliRunner
+
+    from sfxero_dagster.cli import main
+
+    prepared(world)
+    world.handle.xero.request_log.clear()
+    result = world.materialize(dg.AssetSelection.keys("push_plan"))
+    cli = CliRunner().invoke(main, ["plan"])
+    assert cli.exit_code == 0, cli.output
+    assert world.handle.xero.request_log == []  # zero calls, so zero write calls
+    plan = world.warehouse.read("push_plan")
+    valid = world.warehouse.read("valid_invoice_headers")
+    creates = plan.loc[(plan["collection"] == "Invoices") & (plan["action"] == "create")]
+    waiting = plan.loc[plan["reason"] == "contact_pending_review", "sf_id"]
+    assert set(creates["sf_id"]) | set(waiting) == set(valid["sf_id"])
+    per_tenant = creates["tenant"].value_counts()
+    words = " ".join(cli.output.split())
+    for tenant, n in per_tenant.items():
+        assert f"{tenant} Invoices create {n}" in words, cli.output
+    meta = result.get_asset_materialization_events()[0].materialization.metadata
+    assert meta["writes"].value == int(plan["action"].isin(["create", "update"]).sum()) > 0
+    # after the push, the plan is all skips
+    world.materialize(PUSH)
+    world.materialize(dg.AssetSelection.keys("push_plan"))
+    after = world.warehouse.read("push_plan")
+    assert set(after.loc[after["reason"] == "", "action"]) == {"skip"}

@@ -209,8 +209,17 @@ def _result(
     )
 
 
-def load_plan(collection: str, tenant: XeroTenantConfig, cfg: SfxeroConfig, wh, led: Ledger) -> list[Planned]:
-    """The plan for one tenant and collection, from the warehouse and the ledger (no API calls)."""
+NEW_CONTACT = "(contact created in this push)"
+
+
+def load_plan(
+    collection: str, tenant: XeroTenantConfig, cfg: SfxeroConfig, wh, led: Ledger, *, preview: bool = False
+) -> list[Planned]:
+    """The plan for one tenant and collection, from the warehouse and the ledger (no API calls).
+
+    ``preview`` (for ``sfxero plan``) assumes the planned contacts exist, so their invoices show as
+    the creates they will be rather than as waiting.
+    """
     if collection == "Contacts":
         links = {
             (tenant.key, sf_id): link
@@ -219,6 +228,9 @@ def load_plan(collection: str, tenant: XeroTenantConfig, cfg: SfxeroConfig, wh, 
         return plan_contacts(wh.read("contact_matches"), wh.read("valid_customers"), links, tenant.key)
     contact_links = _links(led, tenant.tenant_id, "Contacts")
     contact_ids = {sf_id: link.xero_id for (_, sf_id), link in contact_links.items() if link.xero_id}
+    if preview:
+        for p in load_plan("Contacts", tenant, cfg, wh, led):
+            contact_ids.setdefault(p.sf_id, (p.payload or {}).get("ContactID", NEW_CONTACT))
     matches = wh.read("contact_matches")
     pending = set(matches.loc[matches["action"] == "review", "sf_account_id"]) if len(matches) else set()
     headers = wh.read("stg_invoice_headers")
@@ -293,8 +305,73 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
     return [contacts, invoices]
 
 
+def plan_frame(cfg: SfxeroConfig, wh, led: Ledger) -> pd.DataFrame:
+    """Every tenant's plan as one table: what a push would create, update, void, skip or queue."""
+    rows = [
+        {
+            "tenant": p.tenant_key,
+            "collection": p.collection,
+            "action": p.action,
+            "sf_object": p.sf_object,
+            "sf_id": p.sf_id,
+            "natural_key": p.natural_key,
+            "reason": p.reason_code or "",
+            "expected_total": p.expected.get("total", ""),
+        }
+        for t in cfg.xero.tenants
+        for collection in ("Contacts", "Invoices")
+        for p in load_plan(collection, t, cfg, wh, led, preview=True)
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "tenant",
+            "collection",
+            "action",
+            "sf_object",
+            "sf_id",
+            "natural_key",
+            "reason",
+            "expected_total",
+        ],
+    )
+
+
+@dg.asset(
+    group_name="push",
+    deps=["valid_invoices", "contact_matches"],
+    kinds={"duckdb"},
+    description="What a push would write to Xero (create, update, void, skip, queue), without writing anything.",
+)
+def push_plan(
+    sfxero_config: SfxeroConfigResource, warehouse: WarehouseResource, ledger: LedgerResource
+) -> dg.MaterializeResult:
+    wh = warehouse.open()
+    plan = plan_frame(sfxero_config.config, wh, ledger.open())
+    wh.replace("push_plan", plan)
+    summary = plan.groupby(["tenant", "collection", "action"]).size().rename("records").reset_index()
+    return dg.MaterializeResult(
+        metadata={
+            "writes": dg.MetadataValue.int(int(plan["action"].isin(["create", "update", "void"]).sum())),
+            **{
+                f"{c.lower()}_{a}": dg.MetadataValue.int(int(n))
+                for (c, a), n in plan.groupby(["collection", "action"]).size().items()
+            },
+            "summary": dg.MetadataValue.md(summary.to_markdown(index=False) if len(summary) else "_nothing_"),
+        }
+    )
+
+
+plan_push_job = dg.define_asset_job(
+    "plan_push", selection=[push_plan], description="Preview a push; writes nothing."
+)
+
+
 def push_defs(config: SfxeroConfig) -> dg.Definitions:
-    return dg.Definitions(assets=[a for t in config.xero.tenants for a in build_push_assets(t)])
+    return dg.Definitions(
+        assets=[push_plan, *(a for t in config.xero.tenants for a in build_push_assets(t))],
+        jobs=[plan_push_job],
+    )
 
 
 __all__ = ["REASONS", "execute", "load_plan", "push_defs", "recover"]
