@@ -15,17 +15,19 @@ from sfxero_dagster.defs.push.assets import push_defs
 from sfxero_dagster.defs.resources import _config_file, build_resources
 from sfxero_dagster.defs.salesforce.assets import salesforce_defs
 from sfxero_dagster.defs.staging.assets import staging_defs
+from sfxero_dagster.defs.writeback.assets import writeback_defs
 from sfxero_dagster.defs.xero.assets import xero_defs
 
 
 def domain_defs(config: SfxeroConfig) -> list[dg.Definitions]:
-    """Extract -> reference snapshots -> stage and validate -> match -> push."""
+    """Extract -> reference snapshots -> stage and validate -> match -> push -> write back."""
     return [
         salesforce_defs(config),
         xero_defs(config),
         staging_defs(config),
         matching_defs(config),
         push_defs(config),
+        writeback_defs(config),
     ]
 
 

@@ -448,6 +448,14 @@ class SalesforceClient:
                 )
         return outcomes
 
+    def update(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
+        """Update by Id: collections of 200, or one Bulk 2.0 job (upsert on Id) above ``bulk_threshold``."""
+        if len(records) > self.settings.bulk_threshold:
+            return self.bulk_upsert(
+                object_name, "Id", [{"Id": r.get("Id") or r.get("id"), **r} for r in records]
+            )
+        return self.update_collection(object_name, records)
+
     def update_collection(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
         """Update records by Id, 200 per call (allOrNone=false)."""
         outcomes: list[RecordOutcome] = []

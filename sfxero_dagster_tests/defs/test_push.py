@@ -259,3 +259,50 @@ def test_plan_shows_the_push_and_makes_no_api_call(world: World) -> None:
     world.materialize(dg.AssetSelection.keys("push_plan"))
     after = world.warehouse.read("push_plan")
     assert set(after.loc[after["reason"] == "", "action"]) == {"skip"}
+
+
+def test_xero_ids_are_written_back_to_salesforce_once(world: World) -> None:
+    from sfxero_dagster.clients.salesforce import SalesforceClient
+    from sfxero_dagster.defs.resources import SalesforceResource
+
+    prepared(world)
+    world.materialize(PUSH)
+    first = world.materialize(dg.AssetSelection.keys("salesforce/xero_ids"))
+    meta = _meta(first, "salesforce/xero_ids")
+    links = world.ledger.links_frame()
+    n_contacts = int((links["xero_object"] == "Contacts").sum())
+    n_invoices = int((links["xero_object"] == "Invoices").sum())
+    assert meta["written"] == n_contacts + n_invoices and meta["failed"] == 0
+    assert meta["salesforce_requests"] <= 1 + 3  # a login and one collection per object (all under 200)
+    sf = SalesforceClient(
+        SalesforceResource(
+            config_path=str(world.config_path),
+            consumer_key=world.handle.salesforce.info()["consumer_key"],
+            consumer_secret=world.handle.salesforce.info()["consumer_secret"],
+        ).settings()
+    )
+    opps = {
+        r["Id"]: r
+        for r in sf.query(
+            "SELECT Id, Xero_Invoice_Id__c, Xero_Invoice_Number__c, Xero_Online_Invoice_Url__c FROM Opportunity"
+        )
+    }
+    for r in links.loc[(links["xero_object"] == "Invoices") & (links["sf_object"] == "Opportunity")].to_dict(
+        "records"
+    ):
+        got = opps[r["sf_id"]]
+        assert (got["Xero_Invoice_Id__c"], got["Xero_Invoice_Number__c"]) == (r["xero_id"], r["xero_number"])
+        assert got["Xero_Online_Invoice_Url__c"].startswith("http")
+    accounts = {
+        r["Id"]: r["Xero_Contact_Id__c"] for r in sf.query("SELECT Id, Xero_Contact_Id__c FROM Account")
+    }
+    for r in links.loc[links["xero_object"] == "Contacts"].to_dict("records"):
+        assert accounts[r["sf_id"]] == r["xero_id"]
+    # the next delta reads the echo of our own writes; nothing is pushed or written again
+    world.materialize(dg.AssetSelection.groups("salesforce_extract"), partition_key=world.today())
+    world.materialize(dg.AssetSelection.groups("staging", "matching"))
+    again = world.materialize(PUSH | dg.AssetSelection.keys("salesforce/xero_ids"))
+    assert _meta(again, "salesforce/xero_ids")["written"] == 0
+    assert _meta(again, "salesforce/xero_ids")["xero_api_calls"] == 0
+    for key in ("xero/au/contacts", "xero/uk/contacts", "xero/au/invoices", "xero/uk/invoices"):
+        assert _meta(again, key)["xero_api_calls"] == 0, key

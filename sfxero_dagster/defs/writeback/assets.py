@@ -1,0 +1,151 @@
+"""Write Xero identities back to Salesforce: ContactID on the Account; InvoiceID, number and online
+invoice URL on the Opportunity or Order.
+
+Only values that differ from what the last extract saw in Salesforce are written, in collections of
+200 (or one Bulk 2.0 job above the threshold). A failed record goes to the review queue. The online
+invoice URL costs one Xero call per invoice, so it is fetched once and cached in the warehouse.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from sfxero_dagster.clients.xero import XeroRequestError
+from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.core.ledger import Event, QueueItemIn
+from sfxero_dagster.core.reasons import hint as reason_hint
+from sfxero_dagster.defs.resources import (
+    LedgerResource,
+    SalesforceResource,
+    SfxeroConfigResource,
+    WarehouseResource,
+    XeroResource,
+)
+
+SF_TABLE = {"Account": "sf_accounts", "Opportunity": "sf_opportunities", "Order": "sf_orders"}
+
+
+def _current(wh, obj: str, fields: list[str]) -> dict[str, dict]:
+    table = SF_TABLE[obj]
+    if not wh.has(table):
+        return {}
+    have = set(wh.query(f'SELECT * FROM "{table}" LIMIT 0').columns)
+    cols = ", ".join(f'"{c}"' for c in ["Id", *fields] if c in have)
+    return {r["Id"]: r for r in wh.query(f'SELECT {cols} FROM "{table}"').to_dict("records")}
+
+
+def _differs(want: dict, have: dict | None) -> bool:
+    if have is None:
+        return False  # not in our copy of Salesforce (deleted, or not extracted): nothing to update
+    return any((have.get(k) or None) != (v or None) for k, v in want.items())
+
+
+def identity_updates(cfg: SfxeroConfig, wh, led, urls: dict[str, str]) -> dict[str, list[dict]]:
+    """Per object, the {Id, field: value} updates Salesforce still lacks (pure apart from reads)."""
+    links = led.links_frame()
+    out: dict[str, list[dict]] = {"Account": [], "Opportunity": [], "Order": []}
+    if links.empty:
+        return out
+    accounts = _current(wh, "Account", ["Xero_Contact_Id__c"])
+    for r in links.loc[links["xero_object"] == "Contacts"].to_dict("records"):
+        want = {"Xero_Contact_Id__c": r["xero_id"]}
+        if _differs(want, accounts.get(r["sf_id"])):
+            out["Account"].append({"Id": r["sf_id"], **want})
+    fields = ["Xero_Invoice_Id__c", "Xero_Invoice_Number__c", "Xero_Online_Invoice_Url__c"]
+    for obj in ("Opportunity", "Order"):
+        current = _current(wh, obj, fields)
+        rows = links.loc[(links["xero_object"] == "Invoices") & (links["sf_object"] == obj)]
+        for r in rows.to_dict("records"):
+            want = {
+                "Xero_Invoice_Id__c": r["xero_id"],
+                "Xero_Invoice_Number__c": r["xero_number"],
+                "Xero_Online_Invoice_Url__c": urls.get(r["xero_id"]),
+            }
+            if _differs(want, current.get(r["sf_id"])):
+                out[obj].append({"Id": r["sf_id"], **want})
+    return out
+
+
+def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
+    pushes = [
+        dg.AssetKey(["xero", t.key, name]) for t in config.xero.tenants for name in ("contacts", "invoices")
+    ]
+
+    @dg.asset(
+        name="xero_ids",
+        key_prefix=["salesforce"],
+        group_name="writeback",
+        deps=pushes,
+        pool="salesforce_api",
+        kinds={"salesforce"},
+        description="Xero ContactID on Accounts; InvoiceID, number and online URL on Opportunities and Orders.",
+    )
+    def xero_ids(
+        context: dg.AssetExecutionContext,
+        sfxero_config: SfxeroConfigResource,
+        salesforce: SalesforceResource,
+        xero: XeroResource,
+        warehouse: WarehouseResource,
+        ledger: LedgerResource,
+    ) -> dg.MaterializeResult:
+        cfg = sfxero_config.config
+        wh, led = warehouse.open(), ledger.open()
+        tenants = {t.tenant_id for t in cfg.xero.tenants}
+        cache = wh.read("xero_online_urls", ["invoice_id", "url"])
+        urls = dict(zip(cache["invoice_id"], cache["url"], strict=True))
+        links = led.links_frame(xero_object="Invoices")
+        client_x = xero.client()
+        x_before = client_x.calls.total()
+        fetched = []
+        for r in links.to_dict("records"):
+            if r["xero_id"] and r["xero_id"] not in urls and r["tenant_id"] in tenants:
+                try:
+                    data, _ = client_x.call(r["tenant_id"], "read", "get_online_invoice", r["xero_id"])
+                except XeroRequestError as exc:  # e.g. a DRAFT invoice has no online URL yet
+                    context.log.info(f"no online URL for invoice {r['xero_id']}: {exc}")
+                    continue
+                found = [o.online_invoice_url for o in (data.online_invoices or []) if o.online_invoice_url]
+                if found:
+                    urls[r["xero_id"]] = found[0]
+                    fetched.append({"invoice_id": r["xero_id"], "url": found[0]})
+        if fetched:
+            wh.replace("xero_online_urls", pd.concat([cache, pd.DataFrame(fetched)], ignore_index=True))
+        updates = identity_updates(cfg, wh, led, urls)
+        sf = salesforce.client()
+        before = sf.http_requests
+        written, failed, queue, events = 0, 0, [], []
+        for obj, records in updates.items():
+            if not records:
+                continue
+            for outcome, rec in zip(sf.update(obj, records), records, strict=True):
+                if outcome.success:
+                    written += 1
+                    events.append(Event("writeback", context.run.run_id, "identity", obj, rec["Id"]))
+                else:
+                    failed += 1
+                    queue.append(
+                        QueueItemIn(
+                            obj,
+                            rec["Id"],
+                            "salesforce_write_failed",
+                            message=outcome.message,
+                            hint=reason_hint("salesforce_write_failed", message=outcome.message),
+                            payload=rec,
+                        )
+                    )
+        led.log_events(events)
+        led.queue_upsert(queue)
+        return dg.MaterializeResult(
+            metadata={
+                "written": dg.MetadataValue.int(written),
+                "failed": dg.MetadataValue.int(failed),
+                **{f"{k.lower()}_updates": dg.MetadataValue.int(len(v)) for k, v in updates.items()},
+                "salesforce_requests": dg.MetadataValue.int(sf.http_requests - before),
+                "xero_api_calls": dg.MetadataValue.int(client_x.calls.total() - x_before),
+            }
+        )
+
+    return xero_ids
+
+
+def writeback_defs(config: SfxeroConfig) -> dg.Definitions:
+    return dg.Definitions(assets=[build_identity_writeback(config)])
