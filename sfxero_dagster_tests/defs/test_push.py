@@ -66,6 +66,20 @@ def test_every_valid_invoice_exists_once_with_our_totals_and_a_rerun_writes_noth
                 inv = by_number[p.natural_key]
                 assert Decimal(str(inv["Total"])) == Decimal(p.expected["total"]), p.natural_key
                 assert Decimal(str(inv["TotalTax"])) == Decimal(p.expected["total_tax"])
+                # lines, discounts, taxes and tracking as mapped
+                sent = (p.payload or {})["LineItems"]
+                assert len(inv["LineItems"]) == len(sent)
+                for got, want in zip(inv["LineItems"], sent, strict=True):
+                    for f in ("ItemCode", "TaxType", "AccountCode"):
+                        assert got.get(f) == want.get(f), (p.natural_key, f)
+                    for f in ("Quantity", "UnitAmount", "DiscountRate"):
+                        assert Decimal(str(got.get(f) or 0)) == Decimal(str(want.get(f) or 0)), (
+                            p.natural_key,
+                            f,
+                        )
+                    tracking = {(t["Name"], t["Option"]) for t in got.get("Tracking") or []}
+                    assert tracking == {(t["Name"], t["Option"]) for t in want.get("Tracking") or []}
+                assert inv["CurrencyCode"] == p.payload["CurrencyCode"] and inv["Reference"] == p.sf_id
                 checked += 1
     assert checked == len(valid)
     second = world.materialize(PUSH)
@@ -306,3 +320,36 @@ def test_xero_ids_are_written_back_to_salesforce_once(world: World) -> None:
     assert _meta(again, "salesforce/xero_ids")["xero_api_calls"] == 0
     for key in ("xero/au/contacts", "xero/uk/contacts", "xero/au/invoices", "xero/uk/invoices"):
         assert _meta(again, key)["xero_api_calls"] == 0, key
+
+
+def test_a_changed_opportunity_updates_its_invoice_and_a_cancelled_order_voids_it(world: World) -> None:
+    prepared(world)
+    world.materialize(PUSH)
+    links = world.ledger.links_frame(xero_object="Invoices").set_index("sf_id")
+    lines = world.warehouse.read("valid_invoice_lines")
+    opp_line = lines.loc[(lines["source"] == "opportunity") & lines["sf_header_id"].isin(links.index)].iloc[0]
+    order_id = next(i for i in links.index if i.startswith("801"))
+    world.handle.clock.advance(600)
+    world.sf_control.call(
+        "POST",
+        "act/edit",
+        json={"id": opp_line["sf_line_id"], "fields": {"Quantity": float(opp_line["quantity"]) + 1}},
+    )
+    world.sf_control.call("POST", "act/cancel_order", json={"id": order_id})
+    world.materialize(dg.AssetSelection.groups("salesforce_extract"), partition_key=world.today())
+    world.materialize(dg.AssetSelection.groups("staging", "matching"))
+    result = world.materialize(PUSH)
+    metas = [_meta(result, f"xero/{t}/invoices") for t in ("au", "uk")]
+    assert sum(m["updated"] for m in metas) == 1 and sum(m["voided"] for m in metas) == 1
+    assert sum(m["created"] for m in metas) == 0
+    invoices = {i["InvoiceID"]: i for i in xero_records(world, "Invoice")}
+    updated = invoices[links.loc[opp_line["sf_header_id"], "xero_id"]]
+    qty = {Decimal(str(li["Quantity"])) for li in updated["LineItems"]}
+    assert Decimal(repr(float(opp_line["quantity"]) + 1)) in qty
+    assert invoices[links.loc[order_id, "xero_id"]]["Status"] == "VOIDED"
+    numbers = [i["InvoiceNumber"] for i in invoices.values() if i.get("Type") == "ACCREC"]
+    assert len(numbers) == len(set(numbers))  # updated in place, never re-created
+    assert all(
+        m["xero_api_calls"] == 0
+        for m in (_meta(world.materialize(PUSH), f"xero/{t}/invoices") for t in ("au", "uk"))
+    )
