@@ -49,6 +49,12 @@ WRITE_METHODS: dict[str, tuple[str, str, str, str]] = {
     "Invoices": ("create_invoices", "update_or_create_invoices", "Invoices", "invoices"),
     "CreditNotes": ("create_credit_notes", "update_or_create_credit_notes", "CreditNotes", "credit_notes"),
     "Payments": ("create_payments", "create_payments", "Payments", "payments"),
+    "Allocations": (
+        "create_credit_note_allocation",
+        "create_credit_note_allocation",
+        "Allocations",
+        "allocations",
+    ),
 }
 _UNITDP = {"Items", "Invoices", "CreditNotes"}
 

@@ -353,3 +353,33 @@ def test_a_changed_opportunity_updates_its_invoice_and_a_cancelled_order_voids_i
         m["xero_api_calls"] == 0
         for m in (_meta(world.materialize(PUSH), f"xero/{t}/invoices") for t in ("au", "uk"))
     )
+
+
+def test_a_cancelled_order_with_a_payment_is_credited_and_allocated_not_voided(world: World) -> None:
+    prepared(world)
+    world.materialize(PUSH)
+    links = world.ledger.links_frame(xero_object="Invoices").set_index("sf_id")
+    order_id = next(i for i in links.index if i.startswith("801"))
+    tenant_id, invoice_id = links.loc[order_id, "tenant_id"], links.loc[order_id, "xero_id"]
+    ctl = xero_control(world)
+    invoice = world.handle.xero.store.get(f"{tenant_id}/Invoice", invoice_id)
+    part = (Decimal(str(invoice["Total"])) / 2).quantize(Decimal("0.01"))
+    ctl.call("POST", "act/pay", json={"tenant_id": tenant_id, "invoice": invoice_id, "amount": str(part)})
+    world.handle.clock.advance(600)
+    world.sf_control.call("POST", "act/cancel_order", json={"id": order_id})
+    world.materialize(dg.AssetSelection.groups("salesforce_extract"), partition_key=world.today())
+    world.materialize(dg.AssetSelection.groups("staging", "matching"))
+    result = world.materialize(PUSH)
+    metas = [_meta(result, f"xero/{t}/invoices") for t in ("au", "uk")]
+    assert sum(m.get("credited", 0) for m in metas) == 1 and sum(m.get("allocated", 0) for m in metas) == 1
+    assert sum(m["voided"] for m in metas) == 0
+    after = world.handle.xero.store.get(f"{tenant_id}/Invoice", invoice_id)
+    assert (
+        Decimal(str(after["AmountDue"])) == 0
+        and Decimal(str(after["AmountCredited"])) == Decimal(str(invoice["Total"])) - part
+    )
+    notes = [c for c in xero_records(world, "CreditNote") if c.get("Reference") == order_id]
+    assert len(notes) == 1 and notes[0]["CreditNoteNumber"] == f"{invoice['InvoiceNumber']}-CN"
+    # settled: the next push does nothing
+    again = world.materialize(PUSH)
+    assert all(_meta(again, f"xero/{t}/invoices")["xero_api_calls"] == 0 for t in ("au", "uk"))

@@ -17,8 +17,10 @@ import pandas as pd
 from sfxero_dagster.clients.governor import DailyLimitReached
 from sfxero_dagster.clients.xero import BATCH_SIZE, XeroClient
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
+from sfxero_dagster.core.hashing import idempotency_key, payload_hash
 from sfxero_dagster.core.ledger import Closure, Event, Intent, IntentIn, Ledger, Link, QueueItemIn
-from sfxero_dagster.core.push import Planned, plan_contacts, plan_invoices, plan_summary
+from sfxero_dagster.core.mapping import invoice_payload
+from sfxero_dagster.core.push import VOID, Planned, plan_contacts, plan_invoices, plan_summary
 from sfxero_dagster.core.reasons import REASONS
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.defs.resources import (
@@ -28,8 +30,8 @@ from sfxero_dagster.defs.resources import (
     XeroResource,
 )
 
-ID_FIELD = {"Contacts": "ContactID", "Invoices": "InvoiceID"}
-NUMBER_FIELD = {"Contacts": None, "Invoices": "InvoiceNumber"}
+ID_FIELD = {"Contacts": "ContactID", "Invoices": "InvoiceID", "CreditNotes": "CreditNoteID"}
+NUMBER_FIELD = {"Contacts": None, "Invoices": "InvoiceNumber", "CreditNotes": "CreditNoteNumber"}
 
 
 def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) -> tuple[int, int]:
@@ -37,7 +39,19 @@ def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) ->
     pending = [i for i in led.pending_intents(tenant_id=tenant_id) if i.xero_object == collection]
     if not pending:
         return 0, 0
-    if collection == "Invoices":
+    if collection == "CreditNotes":
+        found = {}
+        for intent in pending:
+            where = f'CreditNoteNumber=="{intent.natural_key}"'
+            for cn in client.read_all(
+                tenant_id, "get_credit_notes", "credit_notes", where=where, paged=False
+            ):
+                found[cn["CreditNoteNumber"]] = cn
+
+        def resolve(intent: Intent) -> tuple[str, str | None] | None:
+            cn = found.get(intent.natural_key)
+            return (str(cn["CreditNoteID"]), cn.get("CreditNoteNumber")) if cn else None
+    elif collection == "Invoices":
         found = client.invoices_by_number(tenant_id, [i.natural_key for i in pending])
 
         def resolve(intent: Intent) -> tuple[str, str | None] | None:
@@ -51,7 +65,11 @@ def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) ->
             contact = client.contact_by_number(tenant_id, intent.natural_key)
             return (str(contact["ContactID"]), None) if contact else None
 
-    report = led.recover_pending(resolve, tenant_id=tenant_id)
+    report = led.recover_pending(resolve, tenant_id=tenant_id, target=pending[0].target)
+    for target in {i.target for i in pending} - {pending[0].target}:
+        more = led.recover_pending(resolve, tenant_id=tenant_id, target=target)
+        report.linked += more.linked
+        report.abandoned += more.abandoned
     return len(report.linked), len(report.abandoned)
 
 
@@ -148,6 +166,145 @@ def execute(
     return counts
 
 
+def settle_cancellations(
+    plan: list[Planned],
+    client: XeroClient,
+    led: Ledger,
+    tenant: XeroTenantConfig,
+    cfg: SfxeroConfig,
+    wh,
+    run_id: str,
+    log: Callable[[str], None],
+) -> tuple[list[Planned], dict[str, int]]:
+    """Cancelled sources: void what Xero lets us void; credit what it does not (payments or credits).
+
+    Xero refuses to void an invoice that has payments or allocations. For those (with the
+    ``cancelled_order`` credit-note trigger) a credit note for the same lines is created and, when
+    configured, allocated against what is still due. Returns the plan without the voids it handled.
+    """
+    counts = {"credited": 0, "allocated": 0, "already_voided": 0}
+    voids = [p for p in plan if p.action == "void"]
+    if not voids:
+        return plan, counts
+    ids = [p.payload["InvoiceID"] for p in voids if p.payload]
+    current: dict[str, dict] = {}
+    for start in range(0, len(ids), BATCH_SIZE):
+        for inv in client.read_all(
+            tenant.tenant_id, "get_invoices", "invoices", i_ds=ids[start : start + BATCH_SIZE], paged=False
+        ):
+            current[str(inv["InvoiceID"])] = inv
+    keep, credit = [], []
+    settled_hash = payload_hash(VOID)
+    for p in voids:
+        inv = current.get(p.payload["InvoiceID"]) if p.payload else None
+        if inv is None:
+            keep.append(p)  # let Xero answer (and the queue show) why it is missing
+            continue
+        if inv.get("Status") in ("VOIDED", "DELETED"):
+            led.upsert_links(
+                [
+                    Link(
+                        tenant.tenant_id,
+                        p.sf_object,
+                        p.sf_id,
+                        "Invoices",
+                        inv["InvoiceID"],
+                        inv.get("InvoiceNumber"),
+                        settled_hash,
+                    )
+                ]
+            )
+            counts["already_voided"] += 1
+        elif Decimal(str(inv.get("AmountPaid") or 0)) > 0 or Decimal(str(inv.get("AmountCredited") or 0)) > 0:
+            credit.append((p, inv))
+        else:
+            keep.append(p)
+    trigger = cfg.invoices.credit_notes.trigger
+    if credit and trigger in ("cancelled_order", "both"):
+        headers = wh.read("stg_invoice_headers").set_index("sf_id")
+        lines = wh.read("stg_invoice_lines")
+        cn_links = _links(led, tenant.tenant_id, "CreditNotes")
+        to_create: list[Planned] = []
+        for p, inv in credit:
+            if (p.sf_object, p.sf_id) in cn_links:
+                continue  # created earlier; only the allocation may be missing
+            h = {"sf_id": p.sf_id, **headers.loc[p.sf_id].to_dict()}
+            payload = invoice_payload(
+                h,
+                lines.loc[lines["sf_header_id"] == p.sf_id].to_dict("records"),
+                cfg,
+                {"ContactID": inv["Contact"]["ContactID"]},
+                credit_note=True,
+            )
+            payload["Status"] = "AUTHORISED"  # an allocation needs an authorised credit note
+            to_create.append(
+                Planned(
+                    tenant.key,
+                    "CreditNotes",
+                    "create",
+                    p.sf_object,
+                    p.sf_id,
+                    payload["CreditNoteNumber"],
+                    payload,
+                    payload_hash(payload),
+                )
+            )
+        if to_create:
+            counts["credited"] += execute(to_create, client, led, tenant, run_id, log)["created"]
+        cn_links = _links(led, tenant.tenant_id, "CreditNotes")
+        for p, inv in credit:
+            link = cn_links.get((p.sf_object, p.sf_id))
+            if link is None or not link.xero_id:
+                continue
+            due = Decimal(str(inv.get("AmountDue") or 0))
+            if cfg.invoices.credit_notes.allocate_to_invoice and due > 0:
+                cn = client.get_one(tenant.tenant_id, "get_credit_note", "credit_notes", link.xero_id)
+                remaining = Decimal(str(cn.get("RemainingCredit") or 0)) if cn else Decimal(0)
+                amount = min(due, remaining)
+                if amount > 0:
+                    allocation = client.to_model(
+                        "Allocations",
+                        [
+                            {
+                                "Invoice": {"InvoiceID": inv["InvoiceID"]},
+                                "Amount": amount,
+                                "Date": str(inv["Date"])[:10],
+                            }
+                        ],
+                    )
+                    client.call(
+                        tenant.tenant_id,
+                        "write",
+                        "create_credit_note_allocation",
+                        link.xero_id,
+                        allocation,
+                        idempotency_key=idempotency_key(
+                            tenant.tenant_id, "alloc", link.xero_id, inv["InvoiceID"], amount
+                        ),
+                    )
+                    counts["allocated"] += 1
+            led.upsert_links(
+                [
+                    Link(
+                        tenant.tenant_id,
+                        p.sf_object,
+                        p.sf_id,
+                        "Invoices",
+                        inv["InvoiceID"],
+                        inv.get("InvoiceNumber"),
+                        settled_hash,
+                    )
+                ]
+            )
+            led.log_events(
+                [Event("credit", run_id, "CreditNotes", p.sf_object, p.sf_id, tenant.tenant_id, link.xero_id)]
+            )
+    else:
+        keep += [p for p, _ in credit]
+    others = [p for p in plan if p.action != "void"]
+    return others + keep, counts
+
+
 def _links(led: Ledger, tenant_id: str, xero_object: str) -> dict:
     frame = led.links_frame(tenant_id=tenant_id, xero_object=xero_object)
     return {
@@ -201,6 +358,11 @@ def _result(
             "skipped": dg.MetadataValue.int(skipped),
             "failed": dg.MetadataValue.int(counts["failed"]),
             "queued": dg.MetadataValue.int(queued),
+            **{
+                k: dg.MetadataValue.int(counts[k])
+                for k in ("credited", "allocated", "already_voided")
+                if k in counts
+            },
             "recovered_linked": dg.MetadataValue.int(recovered[0]),
             "recovered_abandoned": dg.MetadataValue.int(recovered[1]),
             "xero_api_calls": dg.MetadataValue.int(calls),
@@ -269,11 +431,20 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
             client, led, wh = xero.client(), ledger.open(), warehouse.open()
             before = client.calls.total(tenant.tenant_id)
             recovered = recover(client, led, tenant.tenant_id, collection)
+            if collection == "Invoices":
+                more = recover(client, led, tenant.tenant_id, "CreditNotes")
+                recovered = (recovered[0] + more[0], recovered[1] + more[1])
             plan = load_plan(collection, tenant, cfg, wh, led)
             _queue_planned(led, plan, tenant)
             context.log.info(f"{tenant.key} {collection} plan: {plan_summary(plan)}")
             try:
+                extra: dict[str, int] = {}
+                if collection == "Invoices":
+                    plan, extra = settle_cancellations(
+                        plan, client, led, tenant, cfg, wh, context.run.run_id, context.log.info
+                    )
                 counts = execute(plan, client, led, tenant, context.run.run_id, context.log.info)
+                counts.update(extra)
             except DailyLimitReached as exc:
                 # Park: what was sent is closed in the ledger; the rest is planned again next run.
                 raise dg.Failure(
