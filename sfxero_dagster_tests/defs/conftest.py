@@ -109,6 +109,38 @@ def make_world(tmp: Path, monkeypatch: pytest.MonkeyPatch, handle: SandboxHandle
     return World(handle, config, state, dg.DagsterInstance.ephemeral())
 
 
+@pytest.fixture(scope="session")
+def prepared_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Once per worker: a world extracted, snapshotted, staged, validated and matched, then stopped."""
+    base = tmp_path_factory.mktemp("prepared")
+    mp = pytest.MonkeyPatch()
+    w = make_world(base, mp)
+    try:
+        w.extract_all()
+        w.materialize(dg.AssetSelection.groups("xero_reference"))
+        w.materialize(dg.AssetSelection.groups("staging", "matching"))
+    finally:
+        w.handle.stop()
+        mp.undo()
+    return base
+
+
+@pytest.fixture
+def prepared_world(
+    prepared_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """A copy of the prepared template (sandbox state, warehouse, ledger) on fresh ports: ready to push."""
+    import shutil
+
+    for name in ("sandbox", "state"):
+        shutil.copytree(prepared_template / name, tmp_path / name)
+    w = make_world(tmp_path, monkeypatch, handle=start_sandbox(tmp_path / "sandbox"))
+    try:
+        yield w
+    finally:
+        w.handle.stop()
+
+
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     w = make_world(tmp_path, monkeypatch)

@@ -22,9 +22,8 @@ def test_definitions_load_from_the_sandbox_config(world: World) -> None:
     } <= keys
 
 
-def test_full_cycle_queues_every_planted_problem_and_stages_the_clean_records(world: World) -> None:
-    world.extract_all()
-    world.materialize(dg.AssetSelection.groups("xero_reference"))
+def test_full_cycle_queues_every_planted_problem_and_stages_the_clean_records(prepared_world: World) -> None:
+    world = prepared_world  # history extracted in one run, Xero snapshots taken, then:
     result = world.materialize(DOWNSTREAM)
     queue = {(i.sf_id, i.reason_code) for i in world.ledger.queue_list()}
     manifest = seed_manifest()
@@ -139,9 +138,8 @@ def test_a_30_day_backfill_in_one_run_stages_the_same_as_30_single_runs(
     assert accounts["SystemModstamp"].str.startswith("2025-03").all() and len(accounts) > 0
 
 
-def test_matching_and_fixing_a_record_resolves_its_queue_item(world: World) -> None:
-    world.extract_all()
-    world.materialize(dg.AssetSelection.groups("xero_reference"))
+def test_matching_and_fixing_a_record_resolves_its_queue_item(prepared_world: World) -> None:
+    world = prepared_world
     first = world.materialize(DOWNSTREAM)
     manifest = seed_manifest()
     matches = world.warehouse.read("contact_matches").set_index("sf_account_id")

@@ -12,9 +12,8 @@ PUSH = dg.AssetSelection.groups("push")
 
 
 def prepared(world: World) -> World:
-    world.extract_all()
-    world.materialize(dg.AssetSelection.groups("xero_reference"))
-    world.materialize(dg.AssetSelection.groups("staging", "matching"))
+    """The prepared_world fixture already holds extracted, staged and matched data."""
+    assert world.warehouse.has("contact_matches")
     return world
 
 
@@ -32,8 +31,10 @@ def xero_records(world: World, kind: str) -> list[dict]:
     ]
 
 
-def test_every_valid_invoice_exists_once_with_our_totals_and_a_rerun_writes_nothing(world: World) -> None:
-    prepared(world)
+def test_every_valid_invoice_exists_once_with_our_totals_and_a_rerun_writes_nothing(
+    prepared_world: World,
+) -> None:
+    world = prepared(prepared_world)
     first = world.materialize(PUSH)
     valid = world.warehouse.read("valid_invoice_headers")
     matches = world.warehouse.read("contact_matches")
@@ -111,8 +112,10 @@ def assert_exactly_once(world: World) -> None:
     assert set(world.ledger.links_frame(xero_object="Invoices")["xero_number"]) == set(expected)
 
 
-def test_503_dropped_connection_after_commit_and_429_minute_lose_and_duplicate_nothing(world: World) -> None:
-    prepared(world)
+def test_503_dropped_connection_after_commit_and_429_minute_lose_and_duplicate_nothing(
+    prepared_world: World,
+) -> None:
+    world = prepared(prepared_world)
     world.materialize(dg.AssetSelection.keys("xero/au/contacts", "xero/uk/contacts"))
     ctl = xero_control(world)
     tenants = {t["key"]: t["tenantId"] for t in world.handle.xero.info()["tenants"]}
@@ -136,8 +139,8 @@ def test_503_dropped_connection_after_commit_and_429_minute_lose_and_duplicate_n
     assert_exactly_once(world)
 
 
-def test_day_limit_parks_the_run_and_the_next_run_finishes_without_duplicates(world: World) -> None:
-    prepared(world)
+def test_day_limit_parks_the_run_and_the_next_run_finishes_without_duplicates(prepared_world: World) -> None:
+    world = prepared(prepared_world)
     world.materialize(dg.AssetSelection.keys("xero/au/contacts", "xero/uk/contacts"))
     ctl = xero_control(world)
     ctl.add_fault(
@@ -160,7 +163,7 @@ def test_day_limit_parks_the_run_and_the_next_run_finishes_without_duplicates(wo
 
 
 def test_sigkill_mid_batch_then_a_rerun_ten_sandbox_minutes_later_duplicates_nothing(
-    world: World, tmp_path
+    prepared_world: World, tmp_path
 ) -> None:
     import os
     import signal
@@ -169,7 +172,7 @@ def test_sigkill_mid_batch_then_a_rerun_ten_sandbox_minutes_later_duplicates_not
     import time
     from pathlib import Path
 
-    prepared(world)
+    world = prepared(prepared_world)
     world.materialize(dg.AssetSelection.keys("xero/au/contacts", "xero/uk/contacts"))
     ctl = xero_control(world)
     ctl.add_fault(action="delay", delay_seconds=4, methods=["PUT"], path_regex="/Invoices", times=1)
@@ -210,13 +213,13 @@ def test_sigkill_mid_batch_then_a_rerun_ten_sandbox_minutes_later_duplicates_not
     assert_exactly_once(world)
 
 
-def test_two_tenants_push_in_parallel_each_within_its_limits(world: World, tmp_path) -> None:
+def test_two_tenants_push_in_parallel_each_within_its_limits(prepared_world: World, tmp_path) -> None:
     import os
     import subprocess
     import sys
     from pathlib import Path
 
-    prepared(world)
+    world = prepared(prepared_world)
     home = tmp_path / "dagster_home"
     home.mkdir()
     world.handle.xero.request_log.clear()
@@ -246,12 +249,12 @@ def test_two_tenants_push_in_parallel_each_within_its_limits(world: World, tmp_p
     assert_exactly_once(world)
 
 
-def test_plan_shows_the_push_and_makes_no_api_call(world: World) -> None:
+def test_plan_shows_the_push_and_makes_no_api_call(prepared_world: World) -> None:
     from click.testing import CliRunner
 
     from sfxero_dagster.cli import main
 
-    prepared(world)
+    world = prepared(prepared_world)
     world.handle.xero.request_log.clear()
     result = world.materialize(dg.AssetSelection.keys("push_plan"))
     cli = CliRunner().invoke(main, ["plan"])
@@ -275,11 +278,11 @@ def test_plan_shows_the_push_and_makes_no_api_call(world: World) -> None:
     assert set(after.loc[after["reason"] == "", "action"]) == {"skip"}
 
 
-def test_xero_ids_are_written_back_to_salesforce_once(world: World) -> None:
+def test_xero_ids_are_written_back_to_salesforce_once(prepared_world: World) -> None:
     from sfxero_dagster.clients.salesforce import SalesforceClient
     from sfxero_dagster.defs.resources import SalesforceResource
 
-    prepared(world)
+    world = prepared(prepared_world)
     world.materialize(PUSH)
     first = world.materialize(dg.AssetSelection.keys("salesforce/xero_ids"))
     meta = _meta(first, "salesforce/xero_ids")
@@ -322,8 +325,10 @@ def test_xero_ids_are_written_back_to_salesforce_once(world: World) -> None:
         assert _meta(again, key)["xero_api_calls"] == 0, key
 
 
-def test_a_changed_opportunity_updates_its_invoice_and_a_cancelled_order_voids_it(world: World) -> None:
-    prepared(world)
+def test_a_changed_opportunity_updates_its_invoice_and_a_cancelled_order_voids_it(
+    prepared_world: World,
+) -> None:
+    world = prepared(prepared_world)
     world.materialize(PUSH)
     links = world.ledger.links_frame(xero_object="Invoices").set_index("sf_id")
     lines = world.warehouse.read("valid_invoice_lines")
@@ -355,8 +360,8 @@ def test_a_changed_opportunity_updates_its_invoice_and_a_cancelled_order_voids_i
     )
 
 
-def test_a_cancelled_order_with_a_payment_is_credited_and_allocated_not_voided(world: World) -> None:
-    prepared(world)
+def test_a_cancelled_order_with_a_payment_is_credited_and_allocated_not_voided(prepared_world: World) -> None:
+    world = prepared(prepared_world)
     world.materialize(PUSH)
     links = world.ledger.links_frame(xero_object="Invoices").set_index("sf_id")
     order_id = next(i for i in links.index if i.startswith("801"))
