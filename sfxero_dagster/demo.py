@@ -1,10 +1,10 @@
 """``make demo``: start the sandbox with the seed org and run the sync stages that exist against it.
 
 Today that is extract (all history, one run) -> Xero reference snapshots -> stage and validate ->
-match contacts, materialised by Dagster into the instance under ``DAGSTER_HOME`` (so the runs show in
-the UI), followed by a summary: counts per stage, the review queue by reason and the API calls used.
-Pushing to Xero and the payment write-back arrive with later issues; the demo says so rather than
-pretending.
+match contacts -> push contacts and invoices -> write Xero ids back, materialised by Dagster into the
+instance under ``DAGSTER_HOME`` (so the runs show in the UI), followed by a summary: counts per stage,
+the review queue by reason and the API calls used. The payment sensor arrives with a later issue; the
+demo says so rather than pretending.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from sfxero_dagster.clients.xero_tokens import FileTokenStore
 from sfxero_dagster.config import load_config
 
 NOT_BUILT = [
-    "push to Xero: contacts, items, invoices, credit notes (issue #6)",
-    "payment-status sensor and write-back to Salesforce (issue #7)",
+    "payment-status sensor and payment write-back to Salesforce (issue #7)",
 ]
 
 
@@ -74,6 +73,8 @@ def run_demo(state_dir: str = ".sandbox_state", config_path: str | None = None) 
             ),
             ("snapshot Xero reference data", dg.AssetSelection.groups("xero_reference"), {}),
             ("stage, validate and match", dg.AssetSelection.groups("staging", "matching"), {}),
+            ("push contacts and invoices to Xero", dg.AssetSelection.groups("push"), {}),
+            ("write Xero ids back to Salesforce", dg.AssetSelection.groups("writeback"), {}),
         ]
         metadata: dict[str, dict] = {}
         for title, selection, tags in stages:
@@ -89,9 +90,7 @@ def run_demo(state_dir: str = ".sandbox_state", config_path: str | None = None) 
 
         ledger = Ledger(cfg.storage.path(cfg.storage.ledger, base))
         # a range run records one materialisation per partition, all with the run's metadata
-        read = {
-            k.split("/", 1)[1]: v["rows_read"] for k, v in metadata.items() if k.startswith("salesforce/")
-        }
+        read = {k.split("/", 1)[1]: v["rows_read"] for k, v in metadata.items() if "rows_read" in v}
         summary = {
             "salesforce_rows": read,
             "staged": {
@@ -105,9 +104,21 @@ def run_demo(state_dir: str = ".sandbox_state", config_path: str | None = None) 
                 if k.startswith("action_")
             },
             "queue": ledger.queue_counts(),
+            "pushed": {
+                t.key: {
+                    k: metadata[f"xero/{t.key}/invoices"][k]
+                    for k in ("created", "updated", "voided", "skipped", "queued", "failed")
+                }
+                | {"contacts_created": metadata[f"xero/{t.key}/contacts"]["created"]}
+                for t in cfg.xero.tenants
+            },
+            "written_back": metadata["salesforce/xero_ids"]["written"],
             "xero_api_calls": sum(
-                metadata[f"xero/{t.key}/reference"]["xero_api_calls"] for t in cfg.xero.tenants
-            ),
+                metadata[f"xero/{t.key}/{a}"]["xero_api_calls"]
+                for t in cfg.xero.tenants
+                for a in ("reference", "contacts", "invoices")
+            )
+            + metadata["salesforce/xero_ids"]["xero_api_calls"],
             "not_built": NOT_BUILT,
         }
     finally:
@@ -125,7 +136,14 @@ def _print(s: dict) -> None:
     click.echo(f"  review queue ({sum(s['queue'].values())} open):")
     for reason, n in sorted(s["queue"].items(), key=lambda kv: -kv[1]):
         click.echo(f"    {n:4d}  {reason}")
+    for tenant, p in s["pushed"].items():
+        click.echo(
+            f"  Xero {tenant}: {p['contacts_created']} contacts created; invoices {p['created']} created, "
+            f"{p['updated']} updated, {p['voided']} voided, {p['skipped']} unchanged, {p['queued']} waiting, "
+            f"{p['failed']} rejected"
+        )
+    click.echo(f"  Salesforce records given their Xero ids: {s['written_back']}")
     click.echo(f"  Xero API calls used: {s['xero_api_calls']}")
-    click.echo("Not built yet, so nothing was written to Xero or back to Salesforce:")
+    click.echo("Not built yet:")
     for item in s["not_built"]:
         click.echo(f"  - {item}")

@@ -36,9 +36,14 @@ def test_demo_runs_twice_and_reports_honestly(tmp_path: Path, monkeypatch: pytes
     assert first["salesforce_rows"]["accounts"] == 51 and first["staged"]["stg_customers"] == 51
     assert 0 < first["valid_invoices"] < first["staged"]["stg_invoice_headers"]
     assert first["queue"]["unmapped_tax_code"] >= 1 and first["matches"]["link"] >= 5
-    assert first["xero_api_calls"] > 0 and any("issue #6" in m for m in first["not_built"])
-    second = run_demo(str(sandbox))  # the rotated token from the first run is reused; nothing new to read
+    assert sum(p["created"] for p in first["pushed"].values()) == first["valid_invoices"] - sum(
+        p["queued"] for p in first["pushed"].values()
+    )
+    assert first["written_back"] > 0 and first["xero_api_calls"] > 0
+    assert any("issue #7" in m for m in first["not_built"])
+    second = run_demo(str(sandbox))  # the rotated token from the first run is reused; nothing new to write
     assert second["queue"] == first["queue"] and second["valid_invoices"] == first["valid_invoices"]
+    assert all(p["created"] == p["updated"] == 0 for p in second["pushed"].values())
     shutil.rmtree(sandbox)  # a wiped sandbox: the stored token is stale, the demo consents again
     third = run_demo(str(sandbox))
     assert third["valid_invoices"] == first["valid_invoices"]
