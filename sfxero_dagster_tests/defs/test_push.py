@@ -388,3 +388,22 @@ def test_a_cancelled_order_with_a_payment_is_credited_and_allocated_not_voided(p
     # settled: the next push does nothing
     again = world.materialize(PUSH)
     assert all(_meta(again, f"xero/{t}/invoices")["xero_api_calls"] == 0 for t in ("au", "uk"))
+
+
+def test_missing_items_are_created_first_when_the_config_allows(prepared_world: World) -> None:
+    import yaml
+
+    world = prepared(prepared_world)
+    cfg = yaml.safe_load(world.config_path.read_text())
+    cfg["items"] = {"create_missing": True}
+    world.config_path.write_text(yaml.safe_dump(cfg))
+    world.materialize(dg.AssetSelection.groups("staging", "matching"))
+    valid = world.warehouse.read("valid_invoice_lines")
+    assert "SKU-NOT-IN-XERO" in set(valid["sku"])  # no longer rejected
+    result = world.materialize(PUSH)
+    created = sum(_meta(result, f"xero/{t}/invoices").get("items_created", 0) for t in ("au", "uk"))
+    items = [i for i in xero_records(world, "Item") if i["Code"] == "SKU-NOT-IN-XERO"]
+    assert created == len(items) >= 1
+    assert_exactly_once(world)
+    again = world.materialize(PUSH)
+    assert all(_meta(again, f"xero/{t}/invoices")["xero_api_calls"] == 0 for t in ("au", "uk"))

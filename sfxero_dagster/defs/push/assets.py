@@ -30,8 +30,18 @@ from sfxero_dagster.defs.resources import (
     XeroResource,
 )
 
-ID_FIELD = {"Contacts": "ContactID", "Invoices": "InvoiceID", "CreditNotes": "CreditNoteID"}
-NUMBER_FIELD = {"Contacts": None, "Invoices": "InvoiceNumber", "CreditNotes": "CreditNoteNumber"}
+ID_FIELD = {
+    "Contacts": "ContactID",
+    "Invoices": "InvoiceID",
+    "CreditNotes": "CreditNoteID",
+    "Items": "ItemID",
+}
+NUMBER_FIELD = {
+    "Contacts": None,
+    "Invoices": "InvoiceNumber",
+    "CreditNotes": "CreditNoteNumber",
+    "Items": "Code",
+}
 
 
 def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) -> tuple[int, int]:
@@ -39,7 +49,13 @@ def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) ->
     pending = [i for i in led.pending_intents(tenant_id=tenant_id) if i.xero_object == collection]
     if not pending:
         return 0, 0
-    if collection == "CreditNotes":
+    if collection == "Items":
+        codes = {str(i["Code"]): i for i in client.read_all(tenant_id, "get_items", "items", paged=False)}
+
+        def resolve(intent: Intent) -> tuple[str, str | None] | None:
+            item = codes.get(intent.natural_key)
+            return (str(item["ItemID"]), item["Code"]) if item else None
+    elif collection == "CreditNotes":
         found = {}
         for intent in pending:
             where = f'CreditNoteNumber=="{intent.natural_key}"'
@@ -164,6 +180,54 @@ def execute(
             rate = done / max(time.monotonic() - started, 1e-6)
             log(f"{tenant.key}: {done}/{len(writes)} {collection} writes sent ({rate:.1f}/s)")
     return counts
+
+
+def plan_items(
+    plan: list[Planned], tenant: XeroTenantConfig, cfg: SfxeroConfig, wh, led: Ledger
+) -> list[Planned]:
+    """Items the planned invoices use that the organisation lacks (only when ``items.create_missing``)."""
+    if not cfg.items.create_missing:
+        return []
+    have = set(wh.query("SELECT code FROM xero_items WHERE tenant_key = ?", [tenant.key])["code"])
+    made = {link.xero_number for link in _links(led, tenant.tenant_id, "Items").values()}
+    used = {
+        li["ItemCode"]
+        for p in plan
+        if p.writes and p.payload
+        for li in p.payload.get("LineItems", [])
+        if li.get("ItemCode")
+    }
+    missing = sorted(used - have - made)
+    if not missing:
+        return []
+    products = wh.read("stg_products").drop_duplicates("sku").set_index("sku")
+    tax_map = cfg.tax.mapping.get(tenant.key, {})
+    out = []
+    for code in missing:
+        prod = products.loc[code].to_dict() if code in products.index else {}
+        sales = {
+            "AccountCode": prod.get("account_code") or cfg.accounts.default_sales_account,
+            "TaxType": tax_map.get(prod.get("tax_code") or ""),
+        }
+        payload = {
+            "Code": code,
+            "Name": (prod.get("name") or code)[:50],
+            "IsSold": True,
+            "SalesDetails": {k: v for k, v in sales.items() if v},
+        }
+        out.append(
+            Planned(
+                tenant.key,
+                "Items",
+                "create",
+                "Product2",
+                prod.get("sf_product_id") or code,
+                code,
+                payload,
+                payload_hash(payload),
+            )
+        )
+    return out
 
 
 def settle_cancellations(
@@ -360,7 +424,7 @@ def _result(
             "queued": dg.MetadataValue.int(queued),
             **{
                 k: dg.MetadataValue.int(counts[k])
-                for k in ("credited", "allocated", "already_voided")
+                for k in ("credited", "allocated", "already_voided", "items_created")
                 if k in counts
             },
             "recovered_linked": dg.MetadataValue.int(recovered[0]),
@@ -432,17 +496,23 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
             before = client.calls.total(tenant.tenant_id)
             recovered = recover(client, led, tenant.tenant_id, collection)
             if collection == "Invoices":
-                more = recover(client, led, tenant.tenant_id, "CreditNotes")
-                recovered = (recovered[0] + more[0], recovered[1] + more[1])
+                for other in ("Items", "CreditNotes"):
+                    more = recover(client, led, tenant.tenant_id, other)
+                    recovered = (recovered[0] + more[0], recovered[1] + more[1])
             plan = load_plan(collection, tenant, cfg, wh, led)
             _queue_planned(led, plan, tenant)
             context.log.info(f"{tenant.key} {collection} plan: {plan_summary(plan)}")
             try:
                 extra: dict[str, int] = {}
+                if collection == "Invoices" and (items := plan_items(plan, tenant, cfg, wh, led)):
+                    extra["items_created"] = execute(
+                        items, client, led, tenant, context.run.run_id, context.log.info
+                    )["created"]
                 if collection == "Invoices":
-                    plan, extra = settle_cancellations(
+                    plan, settled = settle_cancellations(
                         plan, client, led, tenant, cfg, wh, context.run.run_id, context.log.info
                     )
+                    extra.update(settled)
                 counts = execute(plan, client, led, tenant, context.run.run_id, context.log.info)
                 counts.update(extra)
             except DailyLimitReached as exc:
