@@ -407,3 +407,56 @@ def test_missing_items_are_created_first_when_the_config_allows(prepared_world: 
     assert_exactly_once(world)
     again = world.materialize(PUSH)
     assert all(_meta(again, f"xero/{t}/invoices")["xero_api_calls"] == 0 for t in ("au", "uk"))
+
+
+def test_a_name_taken_in_xero_since_the_snapshot_is_queued_and_the_rest_of_the_batch_lands(
+    prepared_world: World,
+) -> None:
+    world = prepared(prepared_world)
+    matches = world.warehouse.read("contact_matches")
+    customers = world.warehouse.read("valid_customers").set_index("sf_account_id")
+    victim = matches.loc[(matches["action"] == "create") & (matches["tenant_key"] == "au")].iloc[0]
+    tenant_id = next(t["tenantId"] for t in world.handle.xero.info()["tenants"] if t["key"] == "au")
+    other = next(c for c in world.handle.xero.store.all(f"{tenant_id}/Contact") if not c.get("ContactNumber"))
+    name = customers.loc[victim["sf_account_id"], "name"]
+    xero_control(world).call(
+        "POST",
+        "act/rename_contact",
+        json={"tenant_id": tenant_id, "contact_id": other["ContactID"], "name": name},
+    )
+    result = world.materialize(PUSH)
+    meta = _meta(result, "xero/au/contacts")
+    planned = int(((matches["tenant_key"] == "au") & (matches["action"] == "create")).sum())
+    assert meta["failed"] == 1 and meta["created"] == planned - 1  # the good elements of the batch landed
+    (item,) = world.ledger.queue_list(sf_id=victim["sf_account_id"], reason_code="xero_validation_error")
+    assert "already" in item.message.lower() or "name" in item.message.lower()
+    waiting = {i.sf_id for i in world.ledger.queue_list(reason_code="contact_pending_review")}
+    headers = world.warehouse.read("valid_invoice_headers")
+    assert set(headers.loc[headers["sf_account_id"] == victim["sf_account_id"], "sf_id"]) <= waiting
+
+
+def test_a_change_to_a_paid_invoice_is_queued_as_not_editable(prepared_world: World) -> None:
+    world = prepared(prepared_world)
+    world.materialize(PUSH)
+    links = world.ledger.links_frame(xero_object="Invoices").set_index("sf_id")
+    lines = world.warehouse.read("valid_invoice_lines")
+    line = lines.loc[(lines["source"] == "opportunity") & lines["sf_header_id"].isin(links.index)].iloc[0]
+    opp = line["sf_header_id"]
+    xero_control(world).call(
+        "POST",
+        "act/pay",
+        json={"tenant_id": links.loc[opp, "tenant_id"], "invoice": links.loc[opp, "xero_id"]},
+    )
+    world.handle.clock.advance(600)
+    world.sf_control.call(
+        "POST",
+        "act/edit",
+        json={"id": line["sf_line_id"], "fields": {"Quantity": float(line["quantity"]) + 2}},
+    )
+    world.materialize(dg.AssetSelection.groups("salesforce_extract"), partition_key=world.today())
+    world.materialize(dg.AssetSelection.groups("staging", "matching"))
+    world.materialize(PUSH)
+    (item,) = world.ledger.queue_list(sf_id=opp)
+    assert item.reason_code == "invoice_not_editable" and "credit note" in item.hint
+    paid = world.handle.xero.store.get(f"{links.loc[opp, 'tenant_id']}/Invoice", links.loc[opp, "xero_id"])
+    assert paid["Status"] == "PAID"  # untouched

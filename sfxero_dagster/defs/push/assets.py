@@ -7,6 +7,7 @@ looks those records up in Xero by their natural key (ContactNumber, InvoiceNumbe
 abandons them, so nothing is sent twice even after the Idempotency-Keys (minutes) have expired.
 """
 
+import re
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -30,6 +31,11 @@ from sfxero_dagster.defs.resources import (
     XeroResource,
 )
 
+# Xero's words for "this document is paid, credited or otherwise locked"
+NOT_EDITABLE = re.compile(
+    r"not of valid status for modification|cannot be (edited|modified)|status of a (PAID|VOIDED|DELETED) document",
+    re.IGNORECASE,
+)
 ID_FIELD = {
     "Contacts": "ContactID",
     "Invoices": "InvoiceID",
@@ -161,14 +167,19 @@ def execute(
                                 message=message,
                             )
                         )
+                        code = (
+                            "invoice_not_editable"
+                            if p.action == "update" and NOT_EDITABLE.search(message)
+                            else "xero_validation_error"
+                        )
                         queue.append(
                             QueueItemIn(
                                 p.sf_object,
                                 p.sf_id,
-                                "xero_validation_error",
+                                code,
                                 message=message,
                                 tenant_id=tenant.tenant_id,
-                                hint=reason_hint("xero_validation_error", message=message),
+                                hint=reason_hint(code, message=message),
                                 payload={"action": p.action, "natural_key": p.natural_key},
                             )
                         )
