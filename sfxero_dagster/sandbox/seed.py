@@ -27,6 +27,14 @@ SCALES: dict[str, dict[str, int]] = {
         "orders": 4_000,
         "extra_xero_contacts": 1_000,
     },
+    # for bench/ P1-P2: about a thousand invoiceable opportunities, quick to generate and extract
+    "bench": {
+        "accounts": 400,
+        "products": 40,
+        "opportunities": 1400,
+        "orders": 60,
+        "extra_xero_contacts": 100,
+    },
     "large": {
         "accounts": 100_000,
         "products": 500,

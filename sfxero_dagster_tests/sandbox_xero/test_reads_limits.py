@@ -46,6 +46,14 @@ def test_where_order_and_search(accounting) -> None:
     assert [c.name for c in accounting.get_contacts(AU, search_term="GAMMA").contacts] == ["Gamma LLC"]
 
 
+def test_where_with_non_ascii_and_escaped_quotes(accounting) -> None:
+    seed_contacts(accounting, ["Ünïcödé GmbH", "株式会社サンプル", 'The "Quoted" Company'])
+    for name in ["Ünïcödé GmbH", "株式会社サンプル"]:
+        assert [c.name for c in accounting.get_contacts(AU, where=f'Name=="{name}"').contacts] == [name]
+    got = accounting.get_contacts(AU, where='Name=="The \\"Quoted\\" Company"')
+    assert [c.name for c in got.contacts] == ['The "Quoted" Company']
+
+
 def test_bad_where_is_a_400_not_ignored(xero: XeroSandbox) -> None:
     resp = xero.raw("GET", "/Contacts", params={"where": 'Name == "x" AND'})
     assert resp.status_code == 400 and resp.json()["Type"] == "ValidationException"

@@ -446,7 +446,7 @@ def _result(
     )
 
 
-NEW_CONTACT = "(contact created in this push)"
+NEW_CONTACT = "new:"  # + the Salesforce Account Id: a contact this push will create
 
 
 def load_plan(
@@ -467,7 +467,7 @@ def load_plan(
     contact_ids = {sf_id: link.xero_id for (_, sf_id), link in contact_links.items() if link.xero_id}
     if preview:
         for p in load_plan("Contacts", tenant, cfg, wh, led):
-            contact_ids.setdefault(p.sf_id, (p.payload or {}).get("ContactID", NEW_CONTACT))
+            contact_ids.setdefault(p.sf_id, (p.payload or {}).get("ContactID", NEW_CONTACT + p.sf_id))
     matches = wh.read("contact_matches")
     pending = set(matches.loc[matches["action"] == "review", "sf_account_id"]) if len(matches) else set()
     headers = wh.read("stg_invoice_headers")

@@ -119,7 +119,8 @@ class _Parser:
     def operand(self):
         kind, value = self.take()
         if kind == "str":
-            text = bytes(value[1:-1], "utf-8").decode("unicode_escape")
+            # only backslash escapes are special: non-ASCII text (Zoë, 株式会社) passes through whole
+            text = re.sub(r"\\(.)", r"\1", value[1:-1])
             return lambda r: text
         if kind == "num":
             number = Decimal(value)

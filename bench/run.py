@@ -1,0 +1,266 @@
+"""``make bench``: efficiency figures measured side by side in one run on the sandbox.
+
+P1  Xero calls to push ~1,000 new invoices with their contacts: ours vs the floor (ceil(N/50) per write
+    kind and tenant) vs a per-record baseline written here with xero-python (find the contact by name,
+    create it if missing, create the invoice: one call each), on two identical sandboxes.
+P2  A re-run with 0 % and with 1 % of the invoiced opportunities changed: write calls.
+
+Writes ``bench/results/latest.json`` and ``latest.md``. P3-P6 and the soak arrive with issue #9.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+WRITE_PATHS = ("/Contacts", "/Invoices", "/Items", "/CreditNotes")
+
+
+def _world(tmp: Path, scale: str):
+    from sfxero_dagster.clients.xero_tokens import FileTokenStore
+    from sfxero_dagster.sandbox.run import start_sandbox
+
+    handle = start_sandbox(tmp / "sandbox", scale=scale)
+    for t in handle.xero.info()["tenants"]:  # P1/P2 count calls; P3 measures pacing under real limits
+        handle.xero.set_limits(t["tenantId"], minute=1_000_000, day=1_000_000, concurrent=100)
+    state = tmp / "state"
+    state.mkdir(parents=True)
+    config = handle.write_client_config(REPO / "sfxero.yaml", tmp / "sfxero.yaml", state)
+    cfg = yaml.safe_load(config.read_text())
+    for t in cfg["xero"]["tenants"]:
+        t["minute_limit"] = 100_000
+    config.write_text(yaml.safe_dump(cfg))
+    os.environ.update(handle.client_environment())
+    os.environ["SFXERO_CONFIG"] = str(config)
+    FileTokenStore(state / "xero_token.json").save(
+        {"refresh_token": handle.xero.info()["refresh_token"], "expires_at": 0}
+    )
+    return handle, config
+
+
+def _materialize(config: Path, selection, **kwargs):
+    from sfxero_dagster.config import load_config
+    from sfxero_dagster.definitions import domain_defs
+    from sfxero_dagster.defs.resources import build_resources
+
+    assets = [a for d in domain_defs(load_config(config)) for a in d.assets or []]
+    return dg.materialize(
+        assets,
+        selection=selection,
+        resources=build_resources(config_path=str(config)),
+        instance=dg.DagsterInstance.ephemeral(),
+        **kwargs,
+    )
+
+
+def _writes(handle) -> int:
+    return sum(
+        1
+        for r in handle.xero.request_log
+        if r["method"] in ("PUT", "POST") and r["path"].endswith(WRITE_PATHS)
+    )
+
+
+def _prepare(config: Path) -> None:
+    from sfxero_dagster.config import load_config
+    from sfxero_dagster.defs.partitions import daily_partitions
+
+    keys = daily_partitions(load_config(config)).get_partition_keys()
+    _materialize(
+        config,
+        dg.AssetSelection.groups("salesforce_extract"),
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+    )
+    _materialize(config, dg.AssetSelection.groups("xero_reference", "staging", "matching"))
+
+
+def p1_p2(tmp: Path) -> dict:
+    from sfxero_dagster.config import load_config
+    from sfxero_dagster.core.ledger import Ledger
+    from sfxero_dagster.core.warehouse import Warehouse
+    from sfxero_dagster.defs.push.assets import load_plan
+
+    handle, config = _world(tmp / "ours", "bench")
+    try:
+        _prepare(config)
+        cfg = load_config(config)
+        wh, led = Warehouse(tmp / "ours/state/warehouse.duckdb"), Ledger(tmp / "ours/state/ledger.duckdb")
+        plans = {
+            (t.key, c): load_plan(c, t, cfg, wh, led, preview=True)
+            for t in cfg.xero.tenants
+            for c in ("Contacts", "Invoices")
+        }
+        floor = sum(
+            math.ceil(sum(1 for p in plan if p.action == action) / 50)
+            for plan in plans.values()
+            for action in ("create", "update")
+        )
+        invoices = sum(
+            1 for (_, c), plan in plans.items() if c == "Invoices" for p in plan if p.action == "create"
+        )
+        contacts = sum(1 for (_, c), plan in plans.items() if c == "Contacts" for p in plan if p.writes)
+        handle.xero.request_log.clear()
+        started = time.perf_counter()
+        _materialize(config, dg.AssetSelection.groups("push"))
+        ours_seconds = time.perf_counter() - started
+        ours = _writes(handle)
+        ours_total = len(handle.xero.request_log)
+        handle.xero.request_log.clear()
+        _materialize(config, dg.AssetSelection.groups("push"))
+        rerun_0 = _writes(handle)
+        # P2: change 1 % of the invoiced opportunities in Salesforce, then run the delta
+        links = led.links_frame(xero_object="Invoices")
+        opp_ids = sorted(links.loc[links["sf_object"] == "Opportunity", "sf_id"])
+        changed = opp_ids[: max(1, len(opp_ids) // 100)]
+        lines = wh.read("valid_invoice_lines")
+        handle.clock.advance(600)
+        for oid in changed:
+            line = lines.loc[lines["sf_header_id"] == oid].iloc[0]
+            handle.salesforce.act(
+                "edit", id=line["sf_line_id"], fields={"Quantity": float(line["quantity"]) + 1}
+            )
+        today = handle.clock.now().astimezone(UTC).date().isoformat()
+        _materialize(config, dg.AssetSelection.groups("salesforce_extract"), partition_key=today)
+        _materialize(config, dg.AssetSelection.groups("staging", "matching"))
+        handle.xero.request_log.clear()
+        _materialize(config, dg.AssetSelection.groups("push"))
+        rerun_1 = _writes(handle)
+        tenants_touched = len(set(links.loc[links["sf_id"].isin(changed), "tenant_id"]))
+        to_send = [p for plan in plans.values() for p in plan if p.writes]
+    finally:
+        handle.stop()
+
+    baseline = per_record_baseline(tmp / "baseline", to_send)
+    return {
+        "P1": {
+            "invoices": invoices,
+            "contacts_written": contacts,
+            "ours_write_calls": ours,
+            "ours_all_calls": ours_total,
+            "floor": floor,
+            "ours_vs_floor": round(ours / floor, 3),
+            "baseline_calls": baseline["calls"],
+            "baseline_vs_ours": round(baseline["calls"] / ours_total, 1),
+            "ours_seconds": round(ours_seconds, 1),
+            "baseline_seconds": baseline["seconds"],
+        },
+        "P2": {
+            "rerun_0pct_write_calls": rerun_0,
+            "changed_records_1pct": len(changed),
+            "rerun_1pct_write_calls": rerun_1,
+            "rerun_1pct_floor": tenants_touched,
+        },
+    }
+
+
+def per_record_baseline(tmp: Path, planned: list) -> dict:
+    """What a per-record integration does, with xero-python and no batching: for each invoice, look its
+    contact up by name, create the contact if missing, then create the invoice (one call each)."""
+    from xero_python.accounting import AccountingApi
+    from xero_python.api_client import ApiClient, Configuration
+    from xero_python.api_client.deserializer import deserialize
+    from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
+
+    from sfxero_dagster.clients.xero import _to_xero_json
+
+    handle, _config = _world(tmp, "bench")
+    try:
+        info = handle.xero.info()
+        TokenApi.refresh_token_url = info["token_url"]
+        client = ApiClient(
+            Configuration(
+                oauth2_token=OAuth2Token(client_id=info["client_id"], client_secret=info["client_secret"])
+            )
+        )
+        token = {
+            "access_token": "",
+            "refresh_token": info["refresh_token"],
+            "scope": info["scopes"],
+            "expires_in": 0,
+            "token_type": "Bearer",
+            "expires_at": 0,
+        }
+        client.oauth2_token_getter(lambda: token)
+        client.oauth2_token_saver(token.update)
+        client.set_oauth2_token(token)
+        client.refresh_oauth2_token()
+        api = AccountingApi(client, base_url=info["base_url"])
+        finder = api.get_model_finder()
+        tenants = {t["key"]: t["tenantId"] for t in info["tenants"]}
+        # the contact each planned invoice belongs to, as the plan would create or update it
+        by_contact_id = {
+            (p.tenant_key, (p.payload or {}).get("ContactID")): p.payload
+            for p in planned
+            if p.collection == "Contacts"
+        }
+        by_account = {(p.tenant_key, p.sf_id): p.payload for p in planned if p.collection == "Contacts"}
+        handle.xero.request_log.clear()
+        started = time.perf_counter()
+        for p in planned:
+            if p.collection != "Invoices":
+                continue
+            tid = tenants[p.tenant_key]
+            ref = p.payload["Contact"].get("ContactID")
+            account = ref.removeprefix("new:") if ref.startswith("new:") else None
+            contact = by_contact_id.get((p.tenant_key, ref)) or by_account.get((p.tenant_key, account)) or {}
+            name = contact.get("Name") or f"Customer of {p.sf_id}"
+            found = api.get_contacts(tid, where=f'Name=="{name}"').contacts or []
+            if found:
+                contact_id = found[0].contact_id
+            else:
+                body = {k: v for k, v in contact.items() if k != "ContactID"} or {"Name": name}
+                created = api.create_contacts(
+                    tid, deserialize("Contacts", {"Contacts": _to_xero_json([body])}, finder)
+                )
+                contact_id = created.contacts[0].contact_id
+            invoice = {k: v for k, v in p.payload.items() if k != "InvoiceID"}
+            invoice["Contact"] = {"ContactID": str(contact_id)}
+            api.create_invoices(
+                tid, deserialize("Invoices", {"Invoices": _to_xero_json([invoice])}, finder), unitdp=4
+            )
+        return {"calls": len(handle.xero.request_log), "seconds": round(time.perf_counter() - started, 1)}
+    finally:
+        handle.stop()
+
+
+def main() -> None:
+    logging.getLogger("dagster").setLevel(logging.WARNING)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = p1_p2(Path(tmp))
+    figures["machine"] = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2))
+    p1, p2 = figures["P1"], figures["P2"]
+    md = f"""| figure | measured | target |
+|---|---|---|
+| P1 write calls to push {p1["invoices"]} invoices and {p1["contacts_written"]} contacts | {p1["ours_write_calls"]} (floor {p1["floor"]}: {p1["ours_vs_floor"]}x) | within 1.1x of the floor |
+| P1 all Xero calls, ours vs per-record baseline | {p1["ours_all_calls"]} vs {p1["baseline_calls"]} ({p1["baseline_vs_ours"]}x fewer) | at least 50x fewer |
+| P2 re-run with 0 % changed: write calls | {p2["rerun_0pct_write_calls"]} | 0 |
+| P2 re-run with 1 % changed ({p2["changed_records_1pct"]} opportunities): write calls | {p2["rerun_1pct_write_calls"]} (floor {p2["rerun_1pct_floor"]}) | - |
+
+Machine: {figures["machine"]["platform"]}, {figures["machine"]["cpus"]} CPUs, Python {figures["machine"]["python"]}, {figures["machine"]["when"]}.
+"""
+    (RESULTS / "latest.md").write_text(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
