@@ -217,7 +217,8 @@ def per_record_baseline(tmp: Path, planned: list) -> dict:
             account = ref.removeprefix("new:") if ref.startswith("new:") else None
             contact = by_contact_id.get((p.tenant_key, ref)) or by_account.get((p.tenant_key, account)) or {}
             name = contact.get("Name") or f"Customer of {p.sf_id}"
-            found = api.get_contacts(tid, where=f'Name=="{name}"').contacts or []
+            quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+            found = api.get_contacts(tid, where=f'Name=="{quoted}"').contacts or []
             if found:
                 contact_id = found[0].contact_id
             else:
