@@ -16,6 +16,7 @@ from sfxero_dagster.defs.resources import _config_file, build_resources
 from sfxero_dagster.defs.salesforce.assets import salesforce_defs
 from sfxero_dagster.defs.staging.assets import staging_defs
 from sfxero_dagster.defs.writeback.assets import writeback_defs
+from sfxero_dagster.defs.writeback.payments import payment_defs
 from sfxero_dagster.defs.xero.assets import xero_defs
 
 
@@ -28,6 +29,7 @@ def domain_defs(config: SfxeroConfig) -> list[dg.Definitions]:
         matching_defs(config),
         push_defs(config),
         writeback_defs(config),
+        payment_defs(config),
     ]
 
 

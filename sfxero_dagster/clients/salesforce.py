@@ -431,7 +431,7 @@ class SalesforceClient:
             chunk = list(records[start : start + COLLECTION_SIZE])
             body = {
                 "allOrNone": False,
-                "records": [{"attributes": {"type": object_name}, **r} for r in chunk],
+                "records": [{"attributes": {"type": object_name}, **_jsonable(r)} for r in chunk],
             }
             path = f"composite/sobjects/{object_name}/{external_id_field}"
             results = self.call("write", lambda sf, b=body, p=path: sf.restful(p, method="PATCH", json=b))
@@ -463,7 +463,7 @@ class SalesforceClient:
             chunk = list(records[start : start + COLLECTION_SIZE])
             body = {
                 "allOrNone": False,
-                "records": [{"attributes": {"type": object_name}, **r} for r in chunk],
+                "records": [{"attributes": {"type": object_name}, **_jsonable(r)} for r in chunk],
             }
             results = self.call(
                 "write", lambda sf, b=body: sf.restful("composite/sobjects", method="PATCH", json=b)
@@ -489,3 +489,16 @@ def _csv_cell(value: Any, present: bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    """Decimals (exact money from the core) as JSON numbers; nested relationship references kept."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
