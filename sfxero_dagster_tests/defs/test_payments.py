@@ -167,3 +167,25 @@ def test_a_thousand_payments_reach_salesforce_in_five_write_calls(prepared_world
     assert meta["payment_write_calls"] <= 5
     sf = sf_client(world)
     assert sf.call("count", lambda s: s.query("SELECT COUNT() FROM Xero_Payment__c")["totalSize"]) == 1000
+
+
+def test_reconciliation_finds_a_change_that_did_not_bump_updated_date(prepared_world: World) -> None:
+    world = prepared_world
+    world.materialize(PUSH)
+    cursor = None
+    for tenant in ("au", "uk"):
+        tick(world, tenant, cursor)
+    first = world.materialize(dg.AssetSelection.keys("reconciliation"))
+    (check,) = first.get_asset_check_evaluations()
+    meta = first.get_asset_materialization_events()[0].materialization.metadata
+    assert check.passed and meta["mismatches"].value == 0 and meta["invoices_compared"].value > 0
+    assert "invoiced" in meta["totals"].value
+    # a change inside Xero that the incremental sensor cannot see (UpdatedDateUTC untouched)
+    links = world.ledger.links_frame(xero_object="Invoices")
+    row = links.iloc[0]
+    store = world.handle.xero.store
+    inv = store.get(f"{row['tenant_id']}/Invoice", row["xero_id"])
+    store.put(f"{row['tenant_id']}/Invoice", row["xero_id"], {**inv, "Status": "VOIDED"})
+    second = world.materialize(dg.AssetSelection.keys("reconciliation"))
+    (check,) = second.get_asset_check_evaluations()
+    assert not check.passed and row["xero_id"] in check.metadata["examples"].value

@@ -316,10 +316,169 @@ def build_payment_sensor(tenant: XeroTenantConfig, target: dg.AssetsDefinition) 
     return _sensor
 
 
+RECONCILE_FIELDS = {
+    "Status__c": "status",
+    "Total__c": "total",
+    "Amount_Paid__c": "paid",
+    "Amount_Credited__c": "credited",
+    "Amount_Due__c": "due",
+}
+
+
+def reconcile_frames(xero: pd.DataFrame, sf: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-record mismatches and per tenant/currency totals, Xero vs Salesforce (pure)."""
+    merged = xero.merge(sf, on="invoice_id", how="outer", suffixes=("_xero", "_sf"), indicator=True)
+    problems = []
+    for r in merged.to_dict("records"):
+        if r["_merge"] == "left_only":
+            problems.append(
+                {
+                    "invoice_id": r["invoice_id"],
+                    "field": "(record)",
+                    "xero": "present",
+                    "salesforce": "missing",
+                }
+            )
+            continue
+        if r["_merge"] == "right_only":
+            problems.append(
+                {
+                    "invoice_id": r["invoice_id"],
+                    "field": "(record)",
+                    "xero": "missing",
+                    "salesforce": "present",
+                }
+            )
+            continue
+        for col in RECONCILE_FIELDS.values():
+            a, b = r[f"{col}_xero"], r[f"{col}_sf"]
+            same = (
+                a == b
+                if col == "status"
+                else abs(Decimal(str(a or 0)) - Decimal(str(b or 0))) < Decimal("0.005")
+            )
+            if not same:
+                problems.append(
+                    {"invoice_id": r["invoice_id"], "field": col, "xero": str(a), "salesforce": str(b)}
+                )
+    totals = []
+    for side, frame in (("xero", xero), ("salesforce", sf)):
+        live = frame.loc[~frame["status"].isin(["Voided", "Deleted"])]
+        for (tenant, currency), g in live.groupby(["tenant_id", "currency"], dropna=False):
+            totals.append(
+                {
+                    "side": side,
+                    "tenant_id": tenant,
+                    "currency": currency,
+                    "invoiced": float(sum(Decimal(str(v)) for v in g["total"])),
+                    "paid": float(
+                        sum(Decimal(str(v)) for v in g["paid"]) + sum(Decimal(str(v)) for v in g["credited"])
+                    ),
+                    "outstanding": float(sum(Decimal(str(v)) for v in g["due"])),
+                }
+            )
+    return pd.DataFrame(problems, columns=["invoice_id", "field", "xero", "salesforce"]), pd.DataFrame(totals)
+
+
+def build_reconciliation(config: SfxeroConfig) -> dg.AssetsDefinition:
+    deps = [dg.AssetKey(["salesforce", t.key, "invoice_status"]) for t in config.xero.tenants]
+
+    @dg.asset(
+        group_name="writeback",
+        deps=deps,
+        kinds={"salesforce", "xero"},
+        check_specs=[dg.AssetCheckSpec("salesforce_matches_xero", asset="reconciliation", blocking=False)],
+        description="Every pushed invoice, Salesforce against Xero (a full read, so it also catches changes "
+        "that did not bump UpdatedDateUTC); totals per tenant and currency.",
+    )
+    def reconciliation(
+        context: dg.AssetExecutionContext,
+        sfxero_config: SfxeroConfigResource,
+        xero: XeroResource,
+        salesforce: SalesforceResource,
+        ledger: LedgerResource,
+    ):
+        from sfxero_dagster.core.writeback import invoice_state
+
+        cfg = sfxero_config.config
+        led, client, sf = ledger.open(), xero.client(), salesforce.client()
+        links = led.links_frame(xero_object="Invoices")
+        ours = set(links["xero_id"].dropna())
+        rows = []
+        for t in cfg.xero.tenants:
+            for inv in client.read_all(t.tenant_id, "get_invoices", "invoices"):
+                if str(inv["InvoiceID"]) in ours:
+                    rows.append(
+                        {
+                            "invoice_id": str(inv["InvoiceID"]),
+                            "tenant_id": t.tenant_id,
+                            "currency": inv.get("CurrencyCode"),
+                            "status": invoice_state(inv),
+                            "total": inv.get("Total") or 0,
+                            "paid": inv.get("AmountPaid") or 0,
+                            "credited": inv.get("AmountCredited") or 0,
+                            "due": inv.get("AmountDue") or 0,
+                        }
+                    )
+        pay = cfg.payments
+        soql = (
+            f"SELECT {pay.invoice_external_id}, Xero_Tenant_Id__c, CurrencyIsoCode, "
+            + ", ".join(RECONCILE_FIELDS)
+            + f" FROM {pay.invoice_object}"
+        )
+        sf_rows = [
+            {
+                "invoice_id": r[pay.invoice_external_id],
+                "tenant_id": r["Xero_Tenant_Id__c"],
+                "currency": r["CurrencyIsoCode"],
+                **{v: r[k] for k, v in RECONCILE_FIELDS.items()},
+            }
+            for r in sf.query(soql)
+            if r[pay.invoice_external_id] in ours
+        ]
+        columns = ["invoice_id", "tenant_id", "currency", *RECONCILE_FIELDS.values()]
+        problems, totals = reconcile_frames(
+            pd.DataFrame(rows, columns=columns), pd.DataFrame(sf_rows, columns=columns)
+        )
+        table = problems.head(25).to_markdown(index=False) if len(problems) else "Salesforce matches Xero."
+        yield dg.MaterializeResult(
+            metadata={
+                "invoices_compared": dg.MetadataValue.int(len(rows)),
+                "mismatches": dg.MetadataValue.int(len(problems)),
+                "mismatch_examples": dg.MetadataValue.md(table),
+                "totals": dg.MetadataValue.md(totals.to_markdown(index=False) if len(totals) else "_none_"),
+            }
+        )
+        yield dg.AssetCheckResult(
+            check_name="salesforce_matches_xero",
+            passed=problems.empty,
+            metadata={
+                "mismatches": dg.MetadataValue.int(len(problems)),
+                "examples": dg.MetadataValue.md(table),
+            },
+        )
+
+    return reconciliation
+
+
+reconciliation_job = dg.define_asset_job("full_reconciliation", selection=["reconciliation"])
+reconciliation_schedule = dg.ScheduleDefinition(
+    job=reconciliation_job,
+    cron_schedule="30 2 * * *",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Nightly full comparison: catches changes in Xero that did not bump UpdatedDateUTC.",
+)
+
+
 def payment_defs(config: SfxeroConfig) -> dg.Definitions:
     assets, sensors = [], []
     for tenant in config.xero.tenants:
         asset = build_status_writeback(tenant)
         assets.append(asset)
         sensors.append(build_payment_sensor(tenant, asset))
-    return dg.Definitions(assets=assets, sensors=sensors)
+    return dg.Definitions(
+        assets=[*assets, build_reconciliation(config)],
+        sensors=sensors,
+        jobs=[reconciliation_job],
+        schedules=[reconciliation_schedule],
+    )
