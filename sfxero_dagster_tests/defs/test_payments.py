@@ -189,3 +189,46 @@ def test_reconciliation_finds_a_change_that_did_not_bump_updated_date(prepared_w
     second = world.materialize(dg.AssetSelection.keys("reconciliation"))
     (check,) = second.get_asset_check_evaluations()
     assert not check.passed and row["xero_id"] in check.metadata["examples"].value
+
+
+def test_invoices_created_in_xero_for_linked_contacts_are_mirrored_when_switched_on(
+    prepared_world: World,
+) -> None:
+    import yaml
+
+    world = prepared_world
+    world.materialize(PUSH)
+    cfg = yaml.safe_load(world.config_path.read_text())
+    cfg["payments"]["mirror_xero_created_invoices"] = True
+    world.config_path.write_text(yaml.safe_dump(cfg))
+    au_tid = next(t["tenantId"] for t in world.handle.xero.info()["tenants"] if t["key"] == "au")
+    contacts = world.ledger.links_frame(tenant_id=au_tid, xero_object="Contacts")
+    contact_id, account = contacts.iloc[0]["xero_id"], contacts.iloc[0]["sf_id"]
+    made = xero_control(world).call(
+        "POST",
+        "act/create_invoice",
+        json={
+            "tenant_id": au_tid,
+            "invoice": {
+                "Type": "ACCREC",
+                "Contact": {"ContactID": contact_id},
+                "Status": "AUTHORISED",
+                "InvoiceNumber": "XERO-ONLY-1",
+                "LineItems": [
+                    {
+                        "Description": "made in Xero",
+                        "Quantity": 1,
+                        "UnitAmount": 50,
+                        "AccountCode": "200",
+                        "TaxType": "OUTPUT",
+                    }
+                ],
+            },
+        },
+    )
+    requests, _ = tick(world, "au", None)
+    assert len(requests) == 1
+    (row,) = sf_client(world).query(
+        f"SELECT Account__c, Invoice_Number__c, Total__c FROM Xero_Invoice__c WHERE Xero_Invoice_Id__c = '{made['InvoiceID']}'"
+    )
+    assert (row["Account__c"], row["Invoice_Number__c"], row["Total__c"]) == (account, "XERO-ONLY-1", 55.0)
