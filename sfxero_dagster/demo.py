@@ -21,7 +21,7 @@ from sfxero_dagster.clients.xero_tokens import FileTokenStore
 from sfxero_dagster.config import load_config
 
 NOT_BUILT = [
-    "payment-status sensor and payment write-back to Salesforce (issue #7)",
+    "simulated payments with a sensor tick, the review-queue CLI and serving the UI afterwards (issue #8)",
 ]
 
 
@@ -74,7 +74,11 @@ def run_demo(state_dir: str = ".sandbox_state", config_path: str | None = None) 
             ("snapshot Xero reference data", dg.AssetSelection.groups("xero_reference"), {}),
             ("stage, validate and match", dg.AssetSelection.groups("staging", "matching"), {}),
             ("push contacts and invoices to Xero", dg.AssetSelection.groups("push"), {}),
-            ("write Xero ids back to Salesforce", dg.AssetSelection.groups("writeback"), {}),
+            (
+                "write Xero ids, invoice and payment status back to Salesforce, reconcile",
+                dg.AssetSelection.groups("writeback"),
+                {},
+            ),
         ]
         metadata: dict[str, dict] = {}
         for title, selection, tags in stages:
@@ -113,12 +117,17 @@ def run_demo(state_dir: str = ".sandbox_state", config_path: str | None = None) 
                 for t in cfg.xero.tenants
             },
             "written_back": metadata["salesforce/xero_ids"]["written"],
+            "status_written": sum(
+                metadata[f"salesforce/{t.key}/invoice_status"]["invoices_written"] for t in cfg.xero.tenants
+            ),
+            "reconciliation_mismatches": metadata["reconciliation"]["mismatches"],
             "xero_api_calls": sum(
                 metadata[f"xero/{t.key}/{a}"]["xero_api_calls"]
                 for t in cfg.xero.tenants
                 for a in ("reference", "contacts", "invoices")
             )
-            + metadata["salesforce/xero_ids"]["xero_api_calls"],
+            + metadata["salesforce/xero_ids"]["xero_api_calls"]
+            + sum(metadata[f"salesforce/{t.key}/invoice_status"]["xero_api_calls"] for t in cfg.xero.tenants),
             "not_built": NOT_BUILT,
         }
     finally:
@@ -143,6 +152,8 @@ def _print(s: dict) -> None:
             f"{p['failed']} rejected"
         )
     click.echo(f"  Salesforce records given their Xero ids: {s['written_back']}")
+    click.echo(f"  Xero_Invoice__c records written: {s['status_written']}")
+    click.echo(f"  reconciliation mismatches: {s['reconciliation_mismatches']}")
     click.echo(f"  Xero API calls used: {s['xero_api_calls']}")
     click.echo("Not built yet:")
     for item in s["not_built"]:

@@ -40,7 +40,8 @@ def test_demo_runs_twice_and_reports_honestly(tmp_path: Path, monkeypatch: pytes
         p["queued"] for p in first["pushed"].values()
     )
     assert first["written_back"] > 0 and first["xero_api_calls"] > 0
-    assert any("issue #7" in m for m in first["not_built"])
+    assert first["status_written"] > 0 and first["reconciliation_mismatches"] == 0
+    assert any("issue #8" in m for m in first["not_built"])
     second = run_demo(str(sandbox))  # the rotated token from the first run is reused; nothing new to write
     assert second["queue"] == first["queue"] and second["valid_invoices"] == first["valid_invoices"]
     assert all(p["created"] == p["updated"] == 0 for p in second["pushed"].values())

@@ -136,7 +136,9 @@ def prepared_world(
         shutil.copytree(prepared_template / name, tmp_path / name)
     w = make_world(tmp_path, monkeypatch, handle=start_sandbox(tmp_path / "sandbox"))
     try:
-        yield w
+        with dg.instance_for_test() as instance:  # sensors read run status from a real (temp) instance
+            w.instance = instance
+            yield w
     finally:
         w.handle.stop()
 
