@@ -142,3 +142,78 @@ def plan(tenant: str | None, show: int) -> None:
     if len(writes) and show:
         click.echo("")
         click.echo(writes.head(show).to_string(index=False))
+
+
+@main.group()
+def queue() -> None:
+    """The review queue: records that need a person, with the reason and a hint."""
+
+
+def _config_path() -> str:
+    from sfxero_dagster.defs.resources import _config_file
+
+    return _config_file()
+
+
+@queue.command("list")
+@click.option("--state", default="open", type=click.Choice(["open", "resolved", "ignored", "all"]))
+@click.option("--reason", help="Only this reason code.")
+@click.option("--record", help="Only this Salesforce record Id.")
+def queue_list(state: str, reason: str | None, record: str | None) -> None:
+    """Items, one per line: id, reason, record, field and value."""
+    from sfxero_dagster.queue_ops import open_ledger
+
+    items = open_ledger(_config_path()).queue_list(
+        state=None if state == "all" else state, reason_code=reason, sf_id=record
+    )
+    for i in items:
+        click.echo(
+            f"{i.item_id:6d}  {i.state:8s}  {i.reason_code:28s}  {i.sf_object:12s} {i.sf_id}  {i.field or ''}={i.value or ''}"
+        )
+    click.echo(f"{len(items)} item(s)")
+
+
+@queue.command("show")
+@click.argument("item_id", type=int)
+def queue_show(item_id: int) -> None:
+    """One item in full, with the hint a person can act on."""
+    from sfxero_dagster.queue_ops import describe, open_ledger
+
+    item = open_ledger(_config_path()).queue_get(item_id)
+    if item is None:
+        click.echo(f"no review item {item_id}", err=True)
+        sys.exit(2)
+    click.echo(describe(item))
+
+
+@queue.command("ignore")
+@click.argument("item_id", type=int)
+@click.option("--note", required=True, help="Why it is fine to leave this record out of the sync.")
+def queue_ignore(item_id: int, note: str) -> None:
+    """Stop showing an item (it stays ignored if the record fails again for the same reason)."""
+    from sfxero_dagster.queue_ops import open_ledger
+
+    try:
+        changed = open_ledger(_config_path()).queue_ignore(item_id, note)
+    except ValueError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"item {item_id} ignored" if changed else f"item {item_id} was not open")
+
+
+@queue.command("retry")
+@click.option("--reason", help="Only report on this reason code.")
+@click.option("--record", help="Only report on this Salesforce record Id.")
+def queue_retry(reason: str | None, record: str | None) -> None:
+    """Re-read today's Salesforce changes, re-validate, re-match and re-send; report what resolved."""
+    from sfxero_dagster.queue_ops import open_ledger, reprocess
+
+    path = _config_path()
+    ledger = open_ledger(path)
+    before = {i.item_id: i for i in ledger.queue_list(reason_code=reason, sf_id=record)}
+    runs = reprocess(path)
+    still = {i.item_id for i in ledger.queue_list(reason_code=reason, sf_id=record)}
+    resolved = [i for k, i in before.items() if k not in still]
+    for i in resolved:
+        click.echo(f"resolved  {i.item_id}  {i.reason_code}  {i.sf_object} {i.sf_id}")
+    click.echo(f"{len(resolved)} resolved, {len(still)} still open (runs {', '.join(r[:8] for r in runs)})")

@@ -11,6 +11,7 @@ import dagster as dg
 
 from sfxero_dagster.config import SfxeroConfig, load_config
 from sfxero_dagster.defs.matching.assets import matching_defs
+from sfxero_dagster.defs.operations.assets import operations_defs
 from sfxero_dagster.defs.push.assets import push_defs
 from sfxero_dagster.defs.resources import _config_file, build_resources
 from sfxero_dagster.defs.salesforce.assets import salesforce_defs
@@ -30,6 +31,7 @@ def domain_defs(config: SfxeroConfig) -> list[dg.Definitions]:
         push_defs(config),
         writeback_defs(config),
         payment_defs(config),
+        operations_defs(config),
     ]
 
 
