@@ -21,7 +21,7 @@ from sfxero_dagster.clients.xero_tokens import FileTokenStore
 from sfxero_dagster.config import load_config
 
 NOT_BUILT = [
-    "simulated payments with a sensor tick, the review-queue CLI and serving the UI afterwards (issue #8)",
+    "simulated payments with a sensor tick, and serving the UI afterwards (issue #8)",
 ]
 
 
