@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,8 +28,8 @@ from typing import Any, Literal
 
 import duckdb
 import pandas as pd
-from filelock import FileLock
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from sfxero_dagster.core.duckfile import LockedDuckDB
 
 IntentState = Literal["pending", "succeeded", "failed", "abandoned"]
 QueueState = Literal["open", "resolved", "ignored"]
@@ -200,45 +199,17 @@ class RecoveryReport:
 
 
 # ----- the ledger -------------------------------------------------------------------------------------
-class Ledger:
+class Ledger(LockedDuckDB):
     """Typed access to the sync state in one DuckDB file. Safe to use from several processes."""
 
     def __init__(
         self, path: str | Path, *, lock_timeout: float = 120.0, migrate_to: int | None = None
     ) -> None:
         """Open (creating and migrating) the ledger; ``migrate_to`` stops at an older schema version."""
-        self.path = Path(path)
         if str(path) == ":memory:":
             raise ValueError("the ledger needs a file: several processes share it")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        super().__init__(path, lock_timeout=lock_timeout)
         self.migrate(migrate_to)
-
-    # --- plumbing ---
-    @contextmanager
-    def _tx(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One short transaction under the inter-process lock."""
-        with self._lock:
-            con = self._connect()
-            try:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    yield con
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-            finally:
-                con.close()
-
-    @retry(
-        retry=retry_if_exception_type(duckdb.IOException),
-        stop=stop_after_attempt(5),
-        wait=wait_exponential(multiplier=0.05, max=2),
-        reraise=True,
-    )
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.path))
 
     def schema_version(self) -> int:
         with self._tx() as con:

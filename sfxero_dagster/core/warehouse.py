@@ -5,19 +5,17 @@ than through an IO manager, because an extract *merges* a delta into what earlie
 latest version of each record (by ``SystemModstamp``) wins, whatever order partitions run in.
 
 DuckDB allows one writing process per file, so every access is a short transaction under an
-inter-process file lock (the ledger's pattern); two runs can never interleave writes.
+inter-process file lock (``core.duckfile``, shared with the ledger); two runs can never interleave writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
 import pandas as pd
-from filelock import FileLock
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from sfxero_dagster.core.duckfile import LockedDuckDB
 
 
 def _ident(name: str) -> str:
@@ -26,36 +24,13 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
-class Warehouse:
+class Warehouse(LockedDuckDB):
     def __init__(self, path: str | Path, *, lock_timeout: float = 300.0) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout)
+        super().__init__(path, lock_timeout=lock_timeout)
 
-    @retry(
-        retry=retry_if_exception_type(duckdb.IOException),
-        stop=stop_after_attempt(5),
-        wait=wait_exponential(multiplier=0.05, max=2),
-        reraise=True,
-    )
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.path))
-
-    @contextmanager
-    def tx(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def tx(self):
         """One short transaction under the inter-process lock."""
-        with self._lock:
-            con = self._connect()
-            try:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    yield con
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-            finally:
-                con.close()
+        return self._tx()
 
     # ----- reads -------------------------------------------------------------------------------
     def has(self, table: str) -> bool:

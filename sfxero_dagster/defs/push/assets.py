@@ -270,25 +270,27 @@ def settle_cancellations(
             current[str(inv["InvoiceID"])] = inv
     keep, credit = [], []
     settled_hash = payload_hash(VOID)
+
+    def settle(p: Planned, inv: dict) -> None:
+        """Mark the invoice link as settled (voided or credited): nothing more to do for the source."""
+        link = Link(
+            tenant.tenant_id,
+            p.sf_object,
+            p.sf_id,
+            "Invoices",
+            inv["InvoiceID"],
+            inv.get("InvoiceNumber"),
+            settled_hash,
+        )
+        led.upsert_links([link])
+
     for p in voids:
         inv = current.get(p.payload["InvoiceID"]) if p.payload else None
         if inv is None:
             keep.append(p)  # let Xero answer (and the queue show) why it is missing
             continue
         if inv.get("Status") in ("VOIDED", "DELETED"):
-            led.upsert_links(
-                [
-                    Link(
-                        tenant.tenant_id,
-                        p.sf_object,
-                        p.sf_id,
-                        "Invoices",
-                        inv["InvoiceID"],
-                        inv.get("InvoiceNumber"),
-                        settled_hash,
-                    )
-                ]
-            )
+            settle(p, inv)
             counts["already_voided"] += 1
         elif Decimal(str(inv.get("AmountPaid") or 0)) > 0 or Decimal(str(inv.get("AmountCredited") or 0)) > 0:
             credit.append((p, inv))
@@ -358,19 +360,7 @@ def settle_cancellations(
                         ),
                     )
                     counts["allocated"] += 1
-            led.upsert_links(
-                [
-                    Link(
-                        tenant.tenant_id,
-                        p.sf_object,
-                        p.sf_id,
-                        "Invoices",
-                        inv["InvoiceID"],
-                        inv.get("InvoiceNumber"),
-                        settled_hash,
-                    )
-                ]
-            )
+            settle(p, inv)
             led.log_events(
                 [Event("credit", run_id, "CreditNotes", p.sf_object, p.sf_id, tenant.tenant_id, link.xero_id)]
             )
