@@ -24,6 +24,11 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
+def _exists(con, table: str) -> bool:
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?"
+    return bool(con.execute(sql, [table]).fetchone()[0])
+
+
 class Warehouse(LockedDuckDB):
     def __init__(self, path: str | Path, *, lock_timeout: float = 300.0) -> None:
         super().__init__(path, lock_timeout=lock_timeout)
@@ -35,19 +40,12 @@ class Warehouse(LockedDuckDB):
     # ----- reads -------------------------------------------------------------------------------
     def has(self, table: str) -> bool:
         with self.tx() as con:
-            return bool(
-                con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-                ).fetchone()[0]
-            )
+            return _exists(con, table)
 
     def read(self, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The whole table, or an empty frame (with ``columns``) when it does not exist yet."""
         with self.tx() as con:
-            exists = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-            ).fetchone()[0]
-            if not exists:
+            if not _exists(con, table):
                 return pd.DataFrame(columns=list(columns or []))
             return con.execute(f"SELECT * FROM {_ident(table)}").df()
 
@@ -69,10 +67,7 @@ class Warehouse(LockedDuckDB):
         t = _ident(table)
         with self.tx() as con:
             con.register("incoming", df)
-            exists = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-            ).fetchone()[0]
-            if not exists:
+            if not _exists(con, table):
                 con.execute(f"CREATE TABLE {t} AS SELECT * FROM incoming")
             else:
                 con.execute(f'DELETE FROM {t} WHERE "{column}" = ?', [value])
@@ -93,10 +88,7 @@ class Warehouse(LockedDuckDB):
         t = _ident(table)
         with self.tx() as con:
             con.register("incoming", df)
-            exists = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-            ).fetchone()[0]
-            if not exists:
+            if not _exists(con, table):
                 con.execute(f"CREATE TABLE {t} AS SELECT * FROM incoming")
                 con.unregister("incoming")
                 return {"new": len(df), "changed": 0, "unchanged": 0}

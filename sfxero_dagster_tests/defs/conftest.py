@@ -154,3 +154,20 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def dagster_cli(home: Path, *args: str, **kwargs):
+    """``dagster <args>`` in a subprocess with its own DAGSTER_HOME (the run process a daemon would start)."""
+    import os
+    import subprocess
+    import sys
+
+    home.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("stdout", subprocess.PIPE)  # read with communicate(), or pass DEVNULL
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster"), *args],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        text=True,
+        **kwargs,
+    )

@@ -190,32 +190,22 @@ def test_matching_and_fixing_a_record_resolves_its_queue_item(prepared_world: Wo
 
 
 def test_history_backfill_from_the_dagster_cli_is_one_run(world: World, tmp_path) -> None:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from .conftest import dagster_cli
 
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
-    out = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "sfxero_dagster.definitions",
-            "--select",
-            "salesforce/accounts,salesforce/contacts",
-            "--partition-range",
-            "2025-03-01...2025-03-30",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = dagster_cli(
+        home,
+        "asset",
+        "materialize",
+        "-m",
+        "sfxero_dagster.definitions",
+        "--select",
+        "salesforce/accounts,salesforce/contacts",
+        "--partition-range",
+        "2025-03-01...2025-03-30",
     )
-    assert out.returncode == 0, out.stderr[-3000:]
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
     instance = dg.DagsterInstance.from_config(str(home))
     runs = instance.get_runs()
     assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import dagster as dg
 
-from .conftest import World
+from .conftest import World, dagster_cli
 
 PUSH = dg.AssetSelection.groups("push")
 
@@ -168,30 +168,23 @@ def test_sigkill_mid_batch_then_a_rerun_ten_sandbox_minutes_later_duplicates_not
     import os
     import signal
     import subprocess
-    import sys
     import time
-    from pathlib import Path
 
     world = prepared(prepared_world)
     world.materialize(dg.AssetSelection.keys("xero/au/contacts", "xero/uk/contacts"))
     ctl = xero_control(world)
     ctl.add_fault(action="delay", delay_seconds=4, methods=["PUT"], path_regex="/Invoices", times=1)
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "sfxero_dagster.definitions",
-            "--select",
-            "xero/au/invoices",
-        ],
-        env={**os.environ, "DAGSTER_HOME": str(home)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    proc = dagster_cli(
+        tmp_path / "dagster_home",
+        "asset",
+        "materialize",
+        "-m",
+        "sfxero_dagster.definitions",
+        "--select",
+        "xero/au/invoices",
         start_new_session=True,  # its own process group: the CLI and the step process it spawns
+        stdout=subprocess.DEVNULL,  # never read: a full pipe must not stall the run we are about to kill
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 120
     while not world.ledger.pending_intents() and time.time() < deadline:
@@ -214,31 +207,21 @@ def test_sigkill_mid_batch_then_a_rerun_ten_sandbox_minutes_later_duplicates_not
 
 
 def test_two_tenants_push_in_parallel_each_within_its_limits(prepared_world: World, tmp_path) -> None:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
     world = prepared(prepared_world)
     home = tmp_path / "dagster_home"
-    home.mkdir()
     world.handle.xero.request_log.clear()
-    out = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "sfxero_dagster.definitions",
-            "--select",
-            "xero/au/contacts,xero/uk/contacts,xero/au/invoices,xero/uk/invoices",
-        ],
-        env={**os.environ, "DAGSTER_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = dagster_cli(
+        home,
+        "asset",
+        "materialize",
+        "-m",
+        "sfxero_dagster.definitions",
+        "--select",
+        "xero/au/contacts,xero/uk/contacts,xero/au/invoices,xero/uk/invoices",
     )
-    assert out.returncode == 0, out.stderr[-3000:]
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
     instance = dg.DagsterInstance.from_config(str(home))
     (run,) = instance.get_runs()
     stats = {s.step_key: s for s in instance.get_run_step_stats(run.run_id)}
