@@ -58,5 +58,5 @@ def test_the_queue_asset_lists_open_items_with_links(prepared_world: World) -> N
     assert meta["open"].value == len(open_items) > 0
     planted = seed_manifest()["unmapped_tax_code"][0]["id"]
     assert f"/{planted})" in meta["items"].value and meta["reason_unmapped_tax_code"].value == 1
-    job = world.defs().get_job_def("reprocess_review_queue")
+    job = world.defs().resolve_job_def("reprocess_review_queue")
     assert dg.AssetKey("review_queue") in job.asset_layer.executable_asset_keys
