@@ -217,3 +217,34 @@ def queue_retry(reason: str | None, record: str | None) -> None:
     for i in resolved:
         click.echo(f"resolved  {i.item_id}  {i.reason_code}  {i.sf_object} {i.sf_id}")
     click.echo(f"{len(resolved)} resolved, {len(still)} still open (runs {', '.join(r[:8] for r in runs)})")
+
+
+@main.group()
+def xero() -> None:
+    """Xero connection set-up."""
+
+
+@xero.command("bootstrap")
+@click.option("--env-var", default="XERO_REFRESH_TOKEN", show_default=True)
+def xero_bootstrap(env_var: str) -> None:
+    """Store the refresh token of the first OAuth consent (read from an environment variable, never an
+    argument, so it stays out of shell history), then check it by refreshing once. Later tokens rotate
+    into the token store by themselves."""
+    import os
+
+    from sfxero_dagster.defs.resources import XeroResource, _config_file, token_store_path
+
+    token = os.environ.get(env_var)
+    missing = [v for v in (env_var, "XERO_CLIENT_ID", "XERO_CLIENT_SECRET") if not os.environ.get(v)]
+    if missing:
+        click.echo(f"set {', '.join(missing)} first", err=True)
+        sys.exit(2)
+    path = _config_file()
+    manager = XeroResource(
+        config_path=path,
+        client_id=os.environ["XERO_CLIENT_ID"],
+        client_secret=os.environ["XERO_CLIENT_SECRET"],
+    ).token_manager()
+    manager.bootstrap(token)
+    manager.access_token()  # one refresh: proves the consent, rotates the token into the store
+    click.echo(f"Xero token stored in {token_store_path(path)} (mode 0600); it rotates on every refresh")
