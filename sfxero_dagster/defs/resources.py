@@ -169,7 +169,8 @@ def _salesforce_secrets(config_path: str) -> dict[str, dg.EnvVar]:
         "password": ["username", "password", "security_token"],
         "jwt_bearer": ["consumer_key", "username", "private_key_file"],
     }[flow]
-    return {n: dg.EnvVar(f"SF_{n.upper()}") for n in names}
+    env_names = {"private_key_file": "SF_JWT_PRIVATE_KEY_FILE"}
+    return {n: dg.EnvVar(env_names.get(n, f"SF_{n.upper()}")) for n in names}
 
 
 def _config_file() -> str:

@@ -47,7 +47,7 @@ class SandboxHandle:
             "SF_USERNAME": sf["username"],
             "SF_PASSWORD": sf["password"],
             "SF_SECURITY_TOKEN": sf["security_token"],
-            "SF_PRIVATE_KEY_FILE": sf["jwt_private_key"],
+            "SF_JWT_PRIVATE_KEY_FILE": sf["jwt_private_key"],
         }
 
     def write_client_config(self, template: str | Path, out: str | Path, state_dir: str | Path) -> Path:

@@ -211,3 +211,20 @@ def test_history_backfill_from_the_dagster_cli_is_one_run(world: World, tmp_path
     assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
     accounts = world.warehouse.read("sf_accounts")
     assert len(accounts) and accounts["SystemModstamp"].str.startswith("2025-03").all()
+
+
+def test_jwt_bearer_flow_reads_its_secrets_from_the_environment(world: World, monkeypatch) -> None:
+    import yaml
+
+    cfg = yaml.safe_load(world.config_path.read_text())
+    cfg["salesforce"]["auth_flow"] = "jwt_bearer"
+    world.config_path.write_text(yaml.safe_dump(cfg))
+    for var in ("SF_CONSUMER_SECRET", "SF_PASSWORD", "SF_SECURITY_TOKEN"):
+        monkeypatch.delenv(var)  # not needed by this flow
+    result = world.materialize(dg.AssetSelection.keys("salesforce/accounts"), partition_key=world.today())
+    assert result.success
+    monkeypatch.delenv("SF_JWT_PRIVATE_KEY_FILE")
+    import pytest
+
+    with pytest.raises(dg.DagsterInvalidConfigError, match="SF_JWT_PRIVATE_KEY_FILE"):  # named, at launch
+        world.materialize(dg.AssetSelection.keys("salesforce/accounts"), partition_key=world.today())
