@@ -25,6 +25,9 @@ NOT_BUILT = [
 ]
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
 def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
@@ -83,7 +86,12 @@ def run_demo(state_dir: str = ".sandbox_state", config_path: str | None = None) 
         metadata: dict[str, dict] = {}
         for title, selection, tags in stages:
             result = dg.materialize(
-                assets, selection=selection, resources=resources, instance=instance, tags=tags
+                assets,
+                selection=selection,
+                resources=resources,
+                instance=instance,
+                tags=tags,
+                run_config=QUIET,  # step-by-step events are in the UI; the console gets the summary
             )
             for event in result.get_asset_materialization_events():
                 m = event.materialization

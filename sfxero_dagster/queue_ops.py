@@ -49,6 +49,7 @@ def reprocess(config_path: str, instance: dg.DagsterInstance | None = None) -> l
             resources=resources,
             instance=instance,
             tags={"sfxero/kind": "reprocess"},
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             **kwargs,
         )
         runs.append(result.run_id)
