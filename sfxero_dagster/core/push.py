@@ -46,6 +46,29 @@ def _obj(source: str) -> str:
     return {"opportunity": "Opportunity", "order": "Order"}[source]
 
 
+def _waiting(
+    tenant_key: str,
+    sf_object: str,
+    sf_id: str,
+    number: str,
+    reason: str,
+    message: str,
+    expected: dict[str, str] | None = None,
+) -> Planned:
+    """An invoice that is not sent this run: it waits in the review queue with ``reason``."""
+    return Planned(
+        tenant_key,
+        "Invoices",
+        "queue",
+        sf_object,
+        sf_id,
+        number,
+        reason_code=reason,
+        message=message,
+        expected=expected or {},
+    )
+
+
 def plan_contacts(
     matches: pd.DataFrame, customers: pd.DataFrame, links: Mapping[tuple[str, str], Link], tenant_key: str
 ) -> list[Planned]:
@@ -95,21 +118,18 @@ def plan_invoices(
     out: list[Planned] = []
     for h in headers.loc[headers["tenant_key"] == tenant_key].to_dict("records"):
         obj, sf_id, number = _obj(h["source"]), h["sf_id"], h["invoice_number"]
+
         contact = contact_ids.get(h["sf_account_id"])
         if contact is None:
-            reason = (
-                "contact_pending_review" if h["sf_account_id"] in pending_review else "contact_not_pushed"
-            )
+            why = "contact pending review" if h["sf_account_id"] in pending_review else "contact not pushed"
             out.append(
-                Planned(
+                _waiting(
                     tenant_key,
-                    "Invoices",
-                    "queue",
                     obj,
                     sf_id,
                     number,
-                    reason_code="contact_pending_review",
-                    message=f"account {h['sf_account_id']}: {reason.replace('_', ' ')}",
+                    "contact_pending_review",
+                    f"account {h['sf_account_id']}: {why}",
                 )
             )
             continue
@@ -124,19 +144,8 @@ def plan_invoices(
             pd.notna(h.get("sf_total"))
             and abs(Decimal(repr(float(h["sf_total"]))) - totals.sub_total) > tolerance
         ):
-            out.append(
-                Planned(
-                    tenant_key,
-                    "Invoices",
-                    "queue",
-                    obj,
-                    sf_id,
-                    number,
-                    reason_code="amount_mismatch",
-                    message=f"Salesforce {h['sf_total']}, Xero would post {totals.sub_total}",
-                    expected=expected,
-                )
-            )
+            message = f"Salesforce {h['sf_total']}, Xero would post {totals.sub_total}"
+            out.append(_waiting(tenant_key, obj, sf_id, number, "amount_mismatch", message, expected))
             continue
         link = links.get((obj, sf_id))
         if link and link.xero_id:

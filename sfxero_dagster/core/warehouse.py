@@ -33,9 +33,7 @@ class Warehouse(LockedDuckDB):
     def __init__(self, path: str | Path, *, lock_timeout: float = 300.0) -> None:
         super().__init__(path, lock_timeout=lock_timeout)
 
-    def tx(self):
-        """One short transaction under the inter-process lock."""
-        return self._tx()
+    tx = LockedDuckDB._tx  # public here: assets run their own SQL in one short locked transaction
 
     # ----- reads -------------------------------------------------------------------------------
     def has(self, table: str) -> bool:
