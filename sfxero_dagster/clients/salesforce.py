@@ -35,6 +35,8 @@ from simple_salesforce.exceptions import (
 )
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from sfxero_dagster.core.progress import Progress
+
 COLLECTION_SIZE = 200
 
 
@@ -119,6 +121,7 @@ class SalesforceClient:
         self.logins = 0
         self.last_usage: str | None = None
         self._sf: Salesforce | None = None
+        self.progress_log: Callable[[str], None] | None = None  # e.g. a Dagster run's log.info
 
     def _count_request(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.http_requests += 1
@@ -260,14 +263,22 @@ class SalesforceClient:
         """
         headers = {"Sforce-Query-Options": f"batchSize={self.settings.query_batch_size}"}
         page = self.call("query", lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers))
-        large = page.get("totalSize", 0) > self.settings.bulk_threshold and not page.get("done", True)
-        if large and "(select" not in soql.lower():
-            yield from self.bulk_query(soql, include_deleted=include_deleted)
+        total = page.get("totalSize", 0)
+        progress = Progress(self.progress_log, f"Salesforce {_object_of(soql)} read", total, unit="rows")
+        if total > self.settings.bulk_threshold and not page.get("done", True) and "(select" not in soql.lower():
+            if self.progress_log:
+                self.progress_log(f"Salesforce {_object_of(soql)}: {total:,} rows, reading them in a Bulk 2.0 job")
+            for record in self.bulk_query(soql, include_deleted=include_deleted):
+                progress.add(1)
+                yield record
+            progress.finish()
             return
         while True:
             for record in page["records"]:
                 yield flatten(record)
+            progress.add(len(page["records"]))
             if page.get("done", True):
+                progress.finish()
                 return
             url = page["nextRecordsUrl"]
             page = self.call(
@@ -276,10 +287,7 @@ class SalesforceClient:
 
     def bulk_query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
         """A Bulk API 2.0 query job; CSV cells typed back to what REST returns (via describe)."""
-        match = re.search(r"\bfrom\s+(\w+)", soql, re.IGNORECASE)
-        if not match:
-            raise ValueError(f"cannot tell the object of {soql!r}")
-        object_name = match.group(1)
+        object_name = _object_of(soql)
 
         def run(sf: Salesforce) -> list[str]:
             handler = getattr(sf.bulk2, object_name)
@@ -396,7 +404,16 @@ class SalesforceClient:
                     unprocessed += csv.DictReader(io.StringIO(handler.get_unprocessed_records(job)))
             return ok, failed, unprocessed
 
+        started = time.monotonic()
+        if self.progress_log:
+            self.progress_log(f"Salesforce {object_name}: {len(records):,} rows in one Bulk 2.0 upsert job")
         ok, failed, unprocessed = self.call("bulk_write", run)
+        if self.progress_log:
+            seconds = max(time.monotonic() - started, 1e-6)
+            self.progress_log(
+                f"Salesforce {object_name} written: {len(ok):,} ok, {len(failed):,} failed, "
+                f"{len(unprocessed):,} unprocessed, {len(records) / seconds:,.1f}/s"
+            )
         by_key: dict[str, RecordOutcome] = {}
         for row in ok:
             key = row.get(external_id_field)
@@ -427,6 +444,7 @@ class SalesforceClient:
     ) -> list[RecordOutcome]:
         """Upsert by external id, 200 per call (allOrNone=false): safe to retry, one outcome per record."""
         outcomes: list[RecordOutcome] = []
+        progress = Progress(self.progress_log, f"Salesforce {object_name} written", len(records))
         for start in range(0, len(records), COLLECTION_SIZE):
             chunk = list(records[start : start + COLLECTION_SIZE])
             body = {
@@ -446,6 +464,7 @@ class SalesforceClient:
                         list(res.get("errors") or []),
                     )
                 )
+            progress.add(len(chunk))
         return outcomes
 
     def update(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
@@ -459,6 +478,7 @@ class SalesforceClient:
     def update_collection(self, object_name: str, records: Sequence[dict[str, Any]]) -> list[RecordOutcome]:
         """Update records by Id, 200 per call (allOrNone=false)."""
         outcomes: list[RecordOutcome] = []
+        progress = Progress(self.progress_log, f"Salesforce {object_name} written", len(records))
         for start in range(0, len(records), COLLECTION_SIZE):
             chunk = list(records[start : start + COLLECTION_SIZE])
             body = {
@@ -479,7 +499,15 @@ class SalesforceClient:
                         list(res.get("errors") or []),
                     )
                 )
+            progress.add(len(chunk))
         return outcomes
+
+
+def _object_of(soql: str) -> str:
+    match = re.search(r"\bfrom\s+(\w+)", soql, re.IGNORECASE)
+    if not match:
+        raise ValueError(f"cannot tell the object of {soql!r}")
+    return match.group(1)
 
 
 def _csv_cell(value: Any, present: bool) -> str:

@@ -37,6 +37,7 @@ from xero_python.exceptions import HTTPStatusException, NotFoundException, RateL
 from sfxero_dagster.clients.governor import DailyLimitReached, RateGovernor
 from sfxero_dagster.clients.xero_tokens import XeroTokenManager
 from sfxero_dagster.core.hashing import idempotency_key, payload_hash
+from sfxero_dagster.core.progress import Progress
 
 BATCH_SIZE = 50
 PAGE_SIZE = 1000
@@ -144,6 +145,7 @@ class XeroClient:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.calls = CallCounter()
+        self.progress_log: Callable[[str], None] | None = None  # e.g. a Dagster run's log.info
         self._limits = tenant_limits or {}
         self._governors: dict[str, RateGovernor] = {}
         config = Configuration(
@@ -300,13 +302,17 @@ class XeroClient:
             kwargs["if_modified_since"] = modified_since.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         out: list[dict[str, Any]] = []
         page = 1
+        progress = Progress(self.progress_log if paged else None, f"Xero {attr} read", unit="rows")
         while True:
             if paged:
                 kwargs.update(page=page, page_size=PAGE_SIZE)
             data, _ = self.call(tenant_id, "read", method, **kwargs)
             rows = getattr(data, attr) or []
             out.extend(plain(r) for r in rows)
+            progress.add(len(rows))
             if not paged or len(rows) < PAGE_SIZE:
+                if page > 1:  # one page is quick; the line is for reads that took several
+                    progress.finish()
                 return out
             page += 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -86,6 +87,7 @@ class SalesforceResource(dg.ConfigurableResource):
     security_token: str | None = None
     private_key_file: str | None = None
     _client: SalesforceClient | None = PrivateAttr(default=None)
+    _log: Any = PrivateAttr(default=None)
 
     def settings(self) -> SalesforceSettings:
         c = load_config(self.config_path).salesforce
@@ -105,10 +107,15 @@ class SalesforceResource(dg.ConfigurableResource):
             bulk_threshold=c.bulk_threshold,
         )
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._log = context.log
+
     def client(self) -> SalesforceClient:
-        """One client per run (one login, one call count)."""
+        """One client per run (one login, one call count); progress lines of long reads/writes go to the run's log."""
         if self._client is None:
             self._client = SalesforceClient(self.settings())
+            if self._log is not None:
+                self._client.progress_log = self._log.info
         return self._client
 
 
@@ -122,6 +129,10 @@ class XeroResource(dg.ConfigurableResource):
     client_id: str
     client_secret: str
     _client: XeroClient | None = PrivateAttr(default=None)
+    _log: Any = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._log = context.log
 
     def token_manager(self) -> XeroTokenManager:
         c = load_config(self.config_path).xero
@@ -154,6 +165,8 @@ class XeroResource(dg.ConfigurableResource):
                 verify=_resolve(c.ca_bundle, self.config_path) or True,
                 timeout=c.timeout_seconds,
             )
+            if self._log is not None:
+                self._client.progress_log = self._log.info
         return self._client
 
 

@@ -8,7 +8,6 @@ abandons them, so nothing is sent twice even after the Idempotency-Keys (minutes
 """
 
 import re
-import time
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -21,6 +20,7 @@ from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.core.hashing import idempotency_key, payload_hash
 from sfxero_dagster.core.ledger import Closure, Event, Intent, IntentIn, Ledger, Link, QueueItemIn
 from sfxero_dagster.core.mapping import invoice_payload
+from sfxero_dagster.core.progress import Progress
 from sfxero_dagster.core.push import VOID, Planned, plan_contacts, plan_invoices, plan_summary
 from sfxero_dagster.core.reasons import REASONS
 from sfxero_dagster.core.reasons import hint as reason_hint
@@ -106,7 +106,7 @@ def execute(
     """Send the writes of ``plan`` batch by batch with intents; queue what Xero rejects."""
     counts = {"created": 0, "updated": 0, "voided": 0, "failed": 0}
     writes = [p for p in plan if p.writes]
-    started, done = time.monotonic(), 0
+    progress = Progress(log, f"Xero {tenant.key}: {plan[0].collection if plan else ''} writes", len(writes))
     for update in (False, True):
         group = [p for p in writes if (p.action != "create") == update]
         for start in range(0, len(group), BATCH_SIZE):
@@ -187,9 +187,7 @@ def execute(
             led.log_events(events)
             if queue:
                 led.queue_upsert(queue)
-            done += len(batch)
-            rate = done / max(time.monotonic() - started, 1e-6)
-            log(f"{tenant.key}: {done}/{len(writes)} {collection} writes sent ({rate:.1f}/s)")
+            progress.add(len(batch))
     return counts
 
 
