@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
@@ -133,7 +134,10 @@ def normalise_name(name: Any) -> str:
     """Case, accents, punctuation, spacing and legal suffixes removed: 'Zoë Café Pty. Ltd' -> 'zoe cafe'."""
     if not isinstance(name, str):
         return ""
-    text = "".join(_fold(ch) for ch in unicodedata.normalize("NFKC", name)).casefold().replace("&", " ")
+    if name.isascii():  # NFKC and accent folding leave ASCII unchanged: skip the per-character work
+        text = name.casefold().replace("&", " ")
+    else:
+        text = "".join(_fold(ch) for ch in unicodedata.normalize("NFKC", name)).casefold().replace("&", " ")
     tokens = [t for t in _NON_WORD.sub(" ", text).replace("_", " ").split() if t not in LEGAL_WORDS]
     return " ".join(tokens)
 
@@ -204,7 +208,12 @@ def contacts_frame(contacts: Iterable[Mapping[str, Any]], tenant_key: str) -> pd
 
 
 class _TenantIndex:
-    """Lookup structures over one organisation's Xero contacts."""
+    """Lookup structures over one organisation's Xero contacts.
+
+    Name blocks are numpy index arrays and the normalised names a numpy object array, so cutting a
+    block, dropping contacts owned by other accounts and handing the names to rapidfuzz happen in C,
+    not per candidate in Python (100,000 accounts meet about 25 million candidates).
+    """
 
     def __init__(self, contacts: pd.DataFrame, settings: MatchSettings) -> None:
         self.rows: list[dict[str, Any]] = contacts.to_dict("records")
@@ -213,12 +222,14 @@ class _TenantIndex:
         self.by_tax: dict[str, list[int]] = defaultdict(list)
         self.by_domain: dict[str, list[int]] = defaultdict(list)
         self.by_exact_name: dict[str, list[int]] = defaultdict(list)
-        self.by_token: dict[str, list[int]] = defaultdict(list)
+        tokens: dict[str, list[int]] = defaultdict(list)
         self.norm: list[str] = []
+        self.owners: dict[int, str] = {}  # contact -> the Salesforce account in its ContactNumber
         for i, c in enumerate(self.rows):
             self.by_id[str(c["contact_id"]).lower()] = i
             number = c.get("contact_number")
             if isinstance(number, str) and number:
+                self.owners[i] = number
                 self.by_number[number] = i
                 self.by_number.setdefault(number[:15], i)
             active = c.get("status", "ACTIVE") == "ACTIVE"
@@ -236,21 +247,33 @@ class _TenantIndex:
             if settings.use_email_domain and domain:
                 self.by_domain[domain].append(i)
             for token in set(norm.split()):
-                self.by_token[token].append(i)
+                tokens[token].append(i)
+        self.by_token: dict[str, np.ndarray] = {t: np.array(v, dtype=np.int64) for t, v in tokens.items()}
+        self.norm_array = np.array(self.norm, dtype=object)
+        self.owned = np.zeros(len(self.rows), dtype=bool)
+        self.owned[list(self.owners)] = True
 
     def owner(self, i: int) -> str | None:
         """The Salesforce account a contact already belongs to (its ContactNumber), if any."""
-        number = self.rows[i].get("contact_number")
-        return number if isinstance(number, str) and number else None
+        return self.owners.get(i)
 
-    def block(self, norm: str) -> list[int]:
-        """Contacts sharing at least one informative token with ``norm`` (the two rarest tokens)."""
+    def block(self, norm: str) -> np.ndarray:
+        """Contacts sharing at least one informative token with ``norm`` (the two rarest tokens), sorted."""
         postings = sorted((self.by_token[t] for t in set(norm.split()) if t in self.by_token), key=len)
-        out: set[int] = set()
+        parts: list[np.ndarray] = []
         for plist in postings[:2]:
-            if len(plist) <= BLOCK_CAP or not out:
-                out.update(plist[: BLOCK_CAP * 4])
-        return sorted(out)
+            if len(plist) <= BLOCK_CAP or not parts:
+                parts.append(plist[: BLOCK_CAP * 4])
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def mine(self, block: np.ndarray, sf_id: str) -> np.ndarray:
+        """``block`` without the contacts that belong to another account (``_mine`` for many at once)."""
+        owned = self.owned[block]
+        if not owned.any():
+            return block
+        keep = ~owned
+        keep[owned] = [_mine(self, int(i), sf_id) for i in block[owned]]
+        return block[keep]
 
 
 def _candidate(index: _TenantIndex, i: int, score: float) -> dict[str, Any]:
@@ -350,17 +373,17 @@ def match_one(
     exact = index.by_exact_name.get(str(c.get("name") or "").strip().casefold(), [])
     taken = [i for i in exact if not _mine(index, i, sf_id)]
     if norm:
-        block = [i for i in index.block(norm) if _mine(index, i, sf_id)]
+        block = index.mine(index.block(norm), sf_id)
         floor = max(0.0, settings.fuzzy_threshold - settings.ambiguity_margin)
-        # C-speed prefilter on the block, then the exact score on the few survivors
+        # C-speed prefilter on the block (ties keep block order), then the exact score on the few survivors
         scored = process.extract(
             norm,
-            {i: index.norm[i] for i in block},
+            index.norm_array[block].tolist(),
             scorer=fuzz.token_set_ratio,
             score_cutoff=floor,
             limit=10,
         )
-        hits = [(i, name_score(norm, index.norm[i])) for _, _, i in scored]
+        hits = [(int(block[pos]), name_score(norm, index.norm[block[pos]])) for _, _, pos in scored]
         hits = sorted(((i, s) for i, s in hits if s >= floor), key=lambda h: (-h[1], h[0]))
         if hits and hits[0][1] >= settings.fuzzy_threshold:
             best = hits[0][1]
