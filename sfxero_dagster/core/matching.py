@@ -113,6 +113,9 @@ GENERIC_EMAIL_DOMAINS = frozenset(
 )
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 BLOCK_CAP = 500  # tokens shared by more contacts than this are too common to block on
+PREFILTER_LIMIT = 10  # candidates per account that get the full name score
+PREFILTER_BATCH = 1_000_000  # name-candidate pairs scored per rapidfuzz call (about 50 MB of arrays)
+_NO_BLOCK = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -264,7 +267,9 @@ class _TenantIndex:
         for plist in postings[:2]:
             if len(plist) <= BLOCK_CAP or not parts:
                 parts.append(plist[: BLOCK_CAP * 4])
-        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        if len(parts) == 1:
+            return parts[0]  # a posting list is already sorted and unique
+        return np.unique(np.concatenate(parts)) if parts else _NO_BLOCK
 
     def mine(self, block: np.ndarray, sf_id: str) -> np.ndarray:
         """``block`` without the contacts that belong to another account (``_mine`` for many at once)."""
@@ -292,61 +297,72 @@ def _mine(index: _TenantIndex, i: int, sf_id: str) -> bool:
     return owner is None or owner == sf_id or owner == sf_id[:15]
 
 
-def match_one(
-    c: Mapping[str, Any], index: _TenantIndex, settings: MatchSettings, ledger_contact: str | None
+def _link(
+    index: _TenantIndex, c: Mapping[str, Any], i: int, rule: str, score: float, reason: str | None = None
 ) -> dict[str, Any]:
-    sf_id, tenant = c["sf_account_id"], c["tenant_key"]
+    r = index.rows[i]
+    return _row(
+        c["sf_account_id"],
+        c["tenant_key"],
+        "link",
+        xero_contact_id=r["contact_id"],
+        xero_name=r.get("name"),
+        rule=rule,
+        score=score,
+        reason_code=reason,
+        candidates=json.dumps([_candidate(index, i, score)]),
+    )
 
-    def link(i: int, rule: str, score: float, reason: str | None = None) -> dict[str, Any]:
-        r = index.rows[i]
-        return _row(
-            sf_id,
-            tenant,
-            "link",
-            xero_contact_id=r["contact_id"],
-            xero_name=r.get("name"),
-            rule=rule,
-            score=score,
-            reason_code=reason,
-            candidates=json.dumps([_candidate(index, i, score)]),
-        )
 
-    def review(reason: str, rule: str, hits: Iterable[tuple[int, float]], value: str | None = None):
-        hits = list(hits)
-        return _row(
-            sf_id,
-            tenant,
-            "review",
-            rule=rule,
-            score=max((s for _, s in hits), default=None),
-            reason_code=reason,
-            xero_contact_id=value,
-            candidates=json.dumps([_candidate(index, i, s) for i, s in hits], ensure_ascii=False),
-        )
+def _review(
+    index: _TenantIndex,
+    c: Mapping[str, Any],
+    reason: str,
+    rule: str,
+    hits: Iterable[tuple[int, float]],
+    value: str | None = None,
+) -> dict[str, Any]:
+    hits = list(hits)
+    return _row(
+        c["sf_account_id"],
+        c["tenant_key"],
+        "review",
+        rule=rule,
+        score=max((s for _, s in hits), default=None),
+        reason_code=reason,
+        xero_contact_id=value,
+        candidates=json.dumps([_candidate(index, i, s) for i, s in hits], ensure_ascii=False),
+    )
 
+
+def _by_link_or_evidence(
+    c: Mapping[str, Any], index: _TenantIndex, settings: MatchSettings, ledger_contact: str | None
+) -> dict[str, Any] | None:
+    """Rules 1 and 2; None when neither decides and the name has to."""
+    sf_id = c["sf_account_id"]
     # 1. links
     explicit = c.get("xero_contact_id")
     if isinstance(explicit, str) and explicit.strip():
         i = index.by_id.get(explicit.strip().lower())
         if i is None:
-            return review("stale_link", "linked_contact_id", [], value=explicit)
+            return _review(index, c, "stale_link", "linked_contact_id", [], value=explicit)
         archived = index.rows[i].get("status", "ACTIVE") != "ACTIVE"
-        return link(i, "linked_contact_id", 100.0, "linked_contact_archived" if archived else None)
+        return _link(index, c, i, "linked_contact_id", 100.0, "linked_contact_archived" if archived else None)
     if ledger_contact and (i := index.by_id.get(ledger_contact.lower())) is not None:
-        return link(i, "ledger_link", 100.0)
+        return _link(index, c, i, "ledger_link", 100.0)
     i = index.by_number.get(sf_id)
     if i is None:
         i = index.by_number.get(sf_id[:15])
     if i is not None:
-        return link(i, "linked_contact_number", 100.0)
+        return _link(index, c, i, "linked_contact_number", 100.0)
 
     # 2. evidence
     if settings.use_tax_number and (tax := normalise_tax(c.get("tax_number"))):
         hits = [i for i in index.by_tax.get(tax, []) if _mine(index, i, sf_id)]
         if len(hits) == 1:
-            return link(hits[0], "tax_number", 100.0)
+            return _link(index, c, hits[0], "tax_number", 100.0)
         if len(hits) > 1:
-            return review("ambiguous_contact_match", "tax_number", [(i, 100.0) for i in hits])
+            return _review(index, c, "ambiguous_contact_match", "tax_number", [(i, 100.0) for i in hits])
     domain = email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains)
     if settings.use_email_domain and domain:
         phone = phone_key(c.get("phone"))
@@ -364,37 +380,90 @@ def match_one(
         hits = by_phone or by_address
         rule = "email_domain_phone" if by_phone else "email_domain_address"
         if len(hits) == 1:
-            return link(hits[0], rule, 100.0)
+            return _link(index, c, hits[0], rule, 100.0)
         if len(hits) > 1:
-            return review("ambiguous_contact_match", rule, [(i, 100.0) for i in hits])
+            return _review(index, c, "ambiguous_contact_match", rule, [(i, 100.0) for i in hits])
+    return None
 
-    # 3. names
-    norm = normalise_name(c.get("name"))
+
+def _floor(settings: MatchSettings) -> float:
+    return max(0.0, settings.fuzzy_threshold - settings.ambiguity_margin)
+
+
+def _prefilter(norms: list[str], blocks: list[np.ndarray], floor: float) -> list[list[int]]:
+    """For each name, the positions in its block of the best ``PREFILTER_LIMIT`` contacts by rapidfuzz
+    ``token_set_ratio`` (at least ``floor``), best first, ties in block order.
+
+    This is ``process.extract(name, block, limit=PREFILTER_LIMIT)`` for many names in one C call that
+    uses every core (``cpdist`` over all name-candidate pairs); the selection is done with numpy.
+    """
+    out: list[list[int]] = [[] for _ in norms]
+    lens = np.fromiter((len(b) for b in blocks), dtype=np.int64, count=len(blocks))
+    if not lens.sum():
+        return out
+    scores = process.cpdist(
+        np.repeat(np.array(norms, dtype=object), lens),
+        np.concatenate(blocks),
+        scorer=fuzz.token_set_ratio,
+        score_cutoff=floor,
+        dtype=np.float64,
+        workers=-1,
+    )
+    owner = np.repeat(np.arange(len(norms)), lens)
+    position = np.arange(len(scores)) - np.repeat(np.cumsum(lens) - lens, lens)
+    hit = np.flatnonzero(scores >= floor)
+    hit = hit[np.lexsort((position[hit], -scores[hit], owner[hit]))]
+    rank = np.arange(len(hit)) - np.searchsorted(owner[hit], owner[hit])
+    hit = hit[rank < PREFILTER_LIMIT]
+    for k, pos in zip(owner[hit].tolist(), position[hit].tolist(), strict=True):
+        out[k].append(pos)
+    return out
+
+
+def _by_name(
+    c: Mapping[str, Any],
+    index: _TenantIndex,
+    settings: MatchSettings,
+    norm: str,
+    block: np.ndarray,
+    best: list[int],
+) -> dict[str, Any]:
+    """Rule 3, from ``_name_block``'s name and block and the prefilter's picks (positions in the block)."""
+    sf_id = c["sf_account_id"]
     exact = index.by_exact_name.get(str(c.get("name") or "").strip().casefold(), [])
     taken = [i for i in exact if not _mine(index, i, sf_id)]
     if norm:
-        block = index.mine(index.block(norm), sf_id)
-        floor = max(0.0, settings.fuzzy_threshold - settings.ambiguity_margin)
-        # C-speed prefilter on the block (ties keep block order), then the exact score on the few survivors
-        scored = process.extract(
-            norm,
-            index.norm_array[block].tolist(),
-            scorer=fuzz.token_set_ratio,
-            score_cutoff=floor,
-            limit=10,
-        )
-        hits = [(int(block[pos]), name_score(norm, index.norm[block[pos]])) for _, _, pos in scored]
+        floor = _floor(settings)
+        hits = [(int(block[pos]), name_score(norm, index.norm[block[pos]])) for pos in best]
         hits = sorted(((i, s) for i, s in hits if s >= floor), key=lambda h: (-h[1], h[0]))
         if hits and hits[0][1] >= settings.fuzzy_threshold:
-            best = hits[0][1]
-            close = [h for h in hits if h[1] >= best - settings.ambiguity_margin]
+            top = hits[0][1]
+            close = [h for h in hits if h[1] >= top - settings.ambiguity_margin]
             if len(close) > 1:
-                return review("ambiguous_contact_match", "fuzzy_name", close)
+                return _review(index, c, "ambiguous_contact_match", "fuzzy_name", close)
             i = hits[0][0]
-            return link(i, "exact_name" if index.norm[i] == norm else "fuzzy_name", best)
+            return _link(index, c, i, "exact_name" if index.norm[i] == norm else "fuzzy_name", top)
     if taken:
-        return review("name_clash", "exact_name", [(i, 100.0) for i in taken])
-    return _row(sf_id, tenant, "create", rule="no_candidate")
+        return _review(index, c, "name_clash", "exact_name", [(i, 100.0) for i in taken])
+    return _row(sf_id, c["tenant_key"], "create", rule="no_candidate")
+
+
+def _name_block(c: Mapping[str, Any], index: _TenantIndex) -> tuple[str, np.ndarray]:
+    """The normalised name and the contacts it may match: its token block minus other accounts' own."""
+    norm = normalise_name(c.get("name"))
+    return norm, (index.mine(index.block(norm), c["sf_account_id"]) if norm else _NO_BLOCK)
+
+
+def match_one(
+    c: Mapping[str, Any], index: _TenantIndex, settings: MatchSettings, ledger_contact: str | None
+) -> dict[str, Any]:
+    """The match for one account (``match_contacts`` does the same for many, with the names batched)."""
+    row = _by_link_or_evidence(c, index, settings, ledger_contact)
+    if row is not None:
+        return row
+    norm, block = _name_block(c, index)
+    best = _prefilter([norm], [index.norm_array[block]], _floor(settings))[0]
+    return _by_name(c, index, settings, norm, block, best)
 
 
 def _sf_duplicates(customers: pd.DataFrame, settings: MatchSettings) -> dict[str, str]:
@@ -497,15 +566,40 @@ def match_contacts(
     }
     empty = _TenantIndex(xero_contacts.iloc[0:0], settings)
     dupes = _sf_duplicates(customers, settings)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    # accounts that the name decides wait here until their blocks hold PREFILTER_BATCH candidates in all
+    waiting: list[tuple[int, Mapping[str, Any], _TenantIndex, str, np.ndarray]] = []
+
+    def decided(row: dict[str, Any]) -> dict[str, Any]:
+        sf_id = row["sf_account_id"]
+        if sf_id in dupes and RULE_STRENGTH.get(row["rule"], 9) > 0:
+            row.update(action="review", rule="same_as", reason_code="duplicate_account", same_as=dupes[sf_id])
+        return row
+
+    def by_names() -> None:
+        best = _prefilter([w[3] for w in waiting], [w[2].norm_array[w[4]] for w in waiting], _floor(settings))
+        for (at, c, index, norm, block), picks in zip(waiting, best, strict=True):
+            rows[at] = decided(_by_name(c, index, settings, norm, block, picks))
+        waiting.clear()
+
+    pending_pairs = 0
     for c in customers.to_dict("records"):
         sf_id, tenant = c["sf_account_id"], c.get("tenant_key")
         if c.get("is_deleted") or not isinstance(tenant, str):
             rows.append(_row(sf_id, tenant if isinstance(tenant, str) else None, "skip", rule="not_syncable"))
             continue
-        row = match_one(c, indexes.get(tenant, empty), settings, ledger_links.get((tenant, sf_id)))
-        if sf_id in dupes and RULE_STRENGTH.get(row["rule"], 9) > 0:
-            row.update(action="review", rule="same_as", reason_code="duplicate_account", same_as=dupes[sf_id])
-        rows.append(row)
+        index = indexes.get(tenant, empty)
+        row = _by_link_or_evidence(c, index, settings, ledger_links.get((tenant, sf_id)))
+        if row is not None:
+            rows.append(decided(row))
+            continue
+        norm, block = _name_block(c, index)
+        waiting.append((len(rows), c, index, norm, block))
+        rows.append({})  # filled by by_names()
+        pending_pairs += len(block)
+        if pending_pairs >= PREFILTER_BATCH:
+            by_names()
+            pending_pairs = 0
+    by_names()
     _contested(rows)
     return pd.DataFrame(rows, columns=MATCH_COLUMNS)
