@@ -3,12 +3,15 @@ invoice URL on the Opportunity or Order.
 
 Only values that differ from what the last extract saw in Salesforce are written, in collections of
 200 (or one Bulk 2.0 job above the threshold). A failed record goes to the review queue. The online
-invoice URL costs one Xero call per invoice, so it is fetched once and cached in the warehouse.
+invoice URL costs one Xero call per invoice, so it is fetched once and cached in the warehouse. When an
+organisation's daily call limit runs out while fetching URLs (an org with more invoices than a day's
+calls), the URLs fetched so far are kept and the ids are written without the rest; a later run adds them.
 """
 
 import dagster as dg
 import pandas as pd
 
+from sfxero_dagster.clients.governor import DailyLimitReached
 from sfxero_dagster.clients.xero import XeroRequestError
 from sfxero_dagster.config import SfxeroConfig
 from sfxero_dagster.core.ledger import Event, QueueItemIn
@@ -95,13 +98,23 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
         links = led.links_frame(xero_object="Invoices")
         client_x = xero.client()
         x_before = client_x.calls.total()
-        fetched = []
+        fetched, pending, parked = [], 0, set[str]()
         for r in links.to_dict("records"):
             if r["xero_id"] and r["xero_id"] not in urls and r["tenant_id"] in tenants:
+                if r["tenant_id"] in parked:
+                    pending += 1
+                    continue
                 try:
                     data, _ = client_x.call(r["tenant_id"], "read", "get_online_invoice", r["xero_id"])
                 except XeroRequestError as exc:  # e.g. a DRAFT invoice has no online URL yet
                     context.log.info(f"no online URL for invoice {r['xero_id']}: {exc}")
+                    continue
+                except DailyLimitReached as exc:
+                    # Keep what was fetched and still write the ids: raising here lost every URL of the
+                    # run and wrote nothing, so an org above a day's calls never finished.
+                    context.log.warning(f"online URLs wait for tomorrow: {exc}")
+                    parked.add(r["tenant_id"])
+                    pending += 1
                     continue
                 found = [o.online_invoice_url for o in (data.online_invoices or []) if o.online_invoice_url]
                 if found:
@@ -141,6 +154,7 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
                 **{f"{k.lower()}_updates": dg.MetadataValue.int(len(v)) for k, v in updates.items()},
                 "salesforce_requests": dg.MetadataValue.int(sf.http_requests - before),
                 "xero_api_calls": dg.MetadataValue.int(client_x.calls.total() - x_before),
+                "online_urls_pending": dg.MetadataValue.int(pending),
             }
         )
 
