@@ -107,11 +107,29 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+class _TimeoutSession(requests.Session):
+    """A session whose requests time out after ``timeout`` seconds unless the caller says otherwise.
+
+    simple-salesforce passes no timeout on its data calls, so without this a stalled Salesforce held a run
+    forever and ``salesforce.timeout_seconds`` applied to the login only. A timeout is a ``requests.Timeout``,
+    which :meth:`SalesforceClient.call` retries on idempotent calls.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().request(method, url, *args, **kwargs)
+
+
 class SalesforceClient:
     def __init__(self, settings: SalesforceSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.sleep = sleep
-        self.http = requests.Session()
+        self.http = _TimeoutSession(settings.timeout)
         self.http.trust_env = False  # REQUESTS_CA_BUNDLE must not override the configured CA bundle
         self.http.verify = settings.ca_bundle or True
         self.calls: Counter[str] = Counter()
