@@ -238,17 +238,6 @@ class _Names:
     that merely look alike ('Kalaro Solutions', 'Kalara Solutions') remain, as in real registers.
     """
 
-    def accept(self, tokens: list[str]) -> bool:
-        key = frozenset(t.lower() for t in tokens if t != "&")
-        if len(key) < sum(t != "&" for t in tokens) or key in self.parts:
-            return False
-        subsets = [frozenset(c) for r in range(1, len(key) + 1) for c in combinations(sorted(key), r)]
-        if any(sub in self.taken for sub in subsets):
-            return False
-        self.taken.add(key)
-        self.parts.update(subsets)
-        return True
-
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
         self.taken: set[frozenset[str]] = set()  # token sets of the names drawn so far
@@ -264,6 +253,18 @@ class _Names:
         }
         self.patterns = [("B I", 0.28), ("S I", 0.16), ("A N I", 0.2), ("P I I", 0.12), ("S & S", 0.1)]
         self.patterns += [("B", 0.04), ("A N", 0.05), ("S B I", 0.05)]
+
+    def accept(self, tokens: list[str]) -> bool:
+        """Take the name unless it repeats a word, or another name's words hold its words or vice versa."""
+        key = frozenset(t.lower() for t in tokens if t != "&")
+        if len(key) < sum(t != "&" for t in tokens) or key in self.parts:
+            return False
+        subsets = [frozenset(c) for r in range(1, len(key) + 1) for c in combinations(sorted(key), r)]
+        if any(sub in self.taken for sub in subsets):
+            return False
+        self.taken.add(key)
+        self.parts.update(subsets)
+        return True
 
     def draw(self, count: int) -> list[str]:
         out: list[str] = []
@@ -297,16 +298,19 @@ class _Names:
 
         rng = self.rng
         words = base.split()
+        i = max(range(len(words)), key=lambda k: len(words[k]))  # the typo goes in the longest word
         for _ in range(20):
             op = int(rng.integers(0, 5))
-            if op == 0 and len(words) >= 2 and "&" not in words:
-                i = int(rng.integers(0, len(words) - 1))
-                variant = [*words[:i], words[i + 1], words[i], *words[i + 2 :]]
+            reorder = op == 0 and len(words) >= 2 and "&" not in words
+            if reorder:
+                j = int(rng.integers(0, len(words) - 1))
+                variant = [*words[:j], words[j + 1], words[j], *words[j + 2 :]]
+            elif len(words[i]) < 3:
+                continue
             else:
-                i = max(range(len(words)), key=lambda k: len(words[k]))
                 w = words[i]
                 p = int(rng.integers(1, len(w) - 1))
-                if op == 1:
+                if op <= 1:
                     w = w[:p] + w[p + 1] + w[p] + w[p + 2 :]  # transposition
                 elif op == 2:
                     w = w[:p] + w[p + 1 :]  # dropped letter
@@ -316,10 +320,9 @@ class _Names:
                     w = w[:p] + "aeiou"[int(rng.integers(0, 5))] + w[p + 1 :]  # vowel slip
                 variant = [*words[:i], w, *words[i + 1 :]]
             a, b = normalise_name(base), normalise_name(" ".join(variant))
-            if op and name_score(a, b) >= 92 and self.accept(variant):
+            # reordered words are the same name to accept(), rightly; a typo must be a new name
+            if a != b and name_score(a, b) >= 92 and (reorder or self.accept(variant)):
                 return " ".join(variant)
-            if op == 0 and a != b and name_score(a, b) >= 92:
-                return " ".join(variant)  # the same words reordered: accept() rightly sees one name
         return base.upper()  # no variant found (very short name): plant an exact one instead
 
 
@@ -335,6 +338,11 @@ def _domain(name: str, tld: str) -> str:
 def _digits(rng: np.random.Generator, count: int, width: int) -> np.ndarray:
     """``count`` distinct random numbers of ``width`` digits (tax numbers must not collide by chance)."""
     return rng.choice(10**width - 10 ** (width - 1), count, replace=False) + 10 ** (width - 1)
+
+
+def _tax(number: int, tenant: str) -> str:
+    """An 11-digit ABN-like number (au) or a GB VAT number (uk); distinct numbers stay distinct."""
+    return f"{number % 89 + 10}{number:09d}" if tenant == "au" else f"GB{number:09d}"
 
 
 def p5_data(n: int, seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -365,11 +373,8 @@ def p5_data(n: int, seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
     streets = [f"{s} {STREETS[s % len(STREETS)]}" for s in street_no]
     postcodes = [str(p) for p in rng.integers(1000, 99999, n)]
     has_tax = (rng.random(n) < 0.45) | (kind == "tax")
-    tax_numbers = _digits(rng, 2 * n, 11)  # first n for accounts, the rest for unrelated contacts
-    taxes = [
-        (f"{t:011d}" if x[1] == "au" else f"GB{t % 10**9:09d}") if h else None
-        for t, x, h in zip(tax_numbers[:n], c, has_tax, strict=True)
-    ]
+    tax_numbers = _digits(rng, 2 * n, 9)  # first n for accounts, the rest for unrelated contacts
+    taxes = [_tax(t, x[1]) if h else None for t, x, h in zip(tax_numbers[:n], c, has_tax, strict=True)]
     ids = _ids("001", 1, n)
     customers = pd.DataFrame(
         {
@@ -437,9 +442,7 @@ def p5_data(n: int, seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame, pd.Da
                 "contact_id": f"d15c0000-0000-4000-8000-{j:012d}",
                 "tenant_key": x[1],
                 "name": _with_legal(rng, [name], np.array([x[3]]))[0],
-                "tax_number": (f"{t:011d}" if x[1] == "au" else f"GB{t % 10**9:09d}")
-                if rng.random() < 0.45
-                else None,
+                "tax_number": _tax(t, x[1]) if rng.random() < 0.45 else None,
                 "email": f"hello@{_domain(name, x[5])}",
                 "phone": f"{x[4]} {rng.integers(1000, 9999)} {rng.integers(1000, 9999)}",
                 "street": f"{rng.integers(1, 400)} {STREETS[j % len(STREETS)]}",
@@ -943,7 +946,7 @@ def _p6_child(lines: int) -> dict[str, Any]:
             start = time.perf_counter()
             for name, df in stage_all(wh, cfg).items():
                 wh.replace(name, df)
-            staged = time.perf_counter()
+            staged, stage_peak = time.perf_counter(), _peak_mb()
             headers = wh.read("stg_invoice_headers", list(StgInvoiceHeaders.to_schema().columns))
             lns = wh.read("stg_invoice_lines", list(StgInvoiceLines.to_schema().columns))
             references = references_from_frames(
@@ -965,6 +968,7 @@ def _p6_child(lines: int) -> dict[str, Any]:
             phases = {
                 "stage_seconds": round(staged - start, 2),
                 "validate_seconds": round(time.perf_counter() - staged, 2),
+                "peak_rss_by_end_of_staging_mb": round(stage_peak, 1),  # the rest is validation's
                 "lines_staged": len(lns),
                 "headers_validated": len(to_send),
             }
