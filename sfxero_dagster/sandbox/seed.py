@@ -3,7 +3,8 @@ planted dirty data listed in a manifest that tests read.
 
 Deterministic for (scale, seed): only ``random.Random(seed)`` and a fixed anchor date are used, never the
 wall clock, so ``to_json_bytes()`` is byte-for-byte reproducible. Scales: ``small`` (~50 accounts, for
-tests), ``medium`` (~5,000 accounts, 20,000 opportunities), ``large`` (100,000 accounts, 500,000 lines).
+tests), ``medium`` (~5,000 accounts, 20,000 opportunities), ``large`` (100,000 accounts, 500,000 lines);
+``bench`` and ``p3`` serve the benchmarks (``p3``: one organisation, ~6,000 invoices).
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ SCALES: dict[str, dict[str, int]] = {
         "orders": 60,
         "extra_xero_contacts": 100,
     },
+    # for bench/ P3: ~6,000 sendable invoices, all for one organisation (see SCALE_COUNTRIES)
+    "p3": {
+        "accounts": 1_500,
+        "products": 40,
+        "opportunities": 7_500,
+        "orders": 400,
+        "extra_xero_contacts": 100,
+    },
     "large": {
         "accounts": 100_000,
         "products": 500,
@@ -55,6 +64,9 @@ COUNTRIES = [
     ("France", "EUR", "uk", "+33 1", ["Paris", "Lyon", "Toulouse"]),
 ]
 UK_TENANT_COUNTRIES = ("United Kingdom", "Ireland", "France", "Germany")
+# Scales whose accounts all come from these countries, so one organisation gets every invoice (P3 paces
+# one tenant's push); the other scales cycle through all of COUNTRIES.
+SCALE_COUNTRIES: dict[str, tuple[str, ...]] = {"p3": UK_TENANT_COUNTRIES}
 TENANTS = [
     {
         "key": "au",
@@ -386,8 +398,10 @@ class _Gen:
         rng = self.rng
         out = []
         seen: set[str] = set()
+        only = SCALE_COUNTRIES.get(self.scale)
+        countries = [c for c in COUNTRIES if c[0] in only] if only else COUNTRIES
         for i in range(self.n["accounts"]):
-            country, currency, tenant, phone_prefix, cities = COUNTRIES[i % len(COUNTRIES)]
+            country, currency, tenant, phone_prefix, cities = countries[i % len(countries)]
             name = self.company(country)
             while name in seen:
                 name = f"{self.company(country)} {rng.randint(2, 999)}"
