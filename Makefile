@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint install clean bench soak sandbox
+.PHONY: demo test lint install clean bench soak sandbox browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,15 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/sfxero demo
 
-test: install $(DAGSTER_HOME)/dagster.yaml
+# The UI test drives Debian's chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif sudo -n true 2>/dev/null; then SUDO=sudo; \
+	  else echo "chromium is missing and apt-get needs root: run 'sudo apt-get install chromium' once" >&2; exit 1; fi; \
+	  echo "installing Debian's chromium for the browser test (apt-get)"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 

@@ -103,15 +103,14 @@ def sandbox_up(
 
 @main.command()
 @click.option("--state-dir", default=".sandbox_state", show_default=True)
-def demo(state_dir: str) -> None:
-    """Start the sandbox and run what exists of the sync on it (see README for what is not built yet)."""
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the Dagster UI afterwards.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the UI listens.")
+@click.option("--port", default=3000, show_default=True, type=int, help="UI port; 0 picks a free one.")
+def demo(state_dir: str, serve: bool, host: str, port: int) -> None:
+    """Start the sandbox, run one full sync cycle on it, print a summary, then serve the Dagster UI."""
     from sfxero_dagster.demo import run_demo
 
-    run_demo(state_dir)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+    run_demo(state_dir, serve=serve, host=host, port=port)
 
 
 @main.command()
@@ -248,3 +247,7 @@ def xero_bootstrap(env_var: str) -> None:
     manager.bootstrap(token)
     manager.access_token()  # one refresh: proves the consent, rotates the token into the store
     click.echo(f"Xero token stored in {token_store_path(path)} (mode 0600); it rotates on every refresh")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

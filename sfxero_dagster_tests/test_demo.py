@@ -1,4 +1,4 @@
-"""The demo runs the stages that exist end to end on a fresh sandbox and says what it did not do."""
+"""The demo cycle in-process (serving the UI is tested with a real browser in ui/): counts add up, twice."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import yaml
 from .conftest import REPO_ROOT
 
 
-def test_demo_runs_twice_and_reports_honestly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_cycle_adds_up_and_reruns_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sfxero_dagster.demo import run_demo
 
     cfg = yaml.safe_load((REPO_ROOT / "sfxero.yaml").read_text())
@@ -32,7 +32,7 @@ def test_demo_runs_twice_and_reports_honestly(tmp_path: Path, monkeypatch: pytes
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     for var in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "SF_CONSUMER_KEY", "SF_CONSUMER_SECRET"):
         monkeypatch.delenv(var, raising=False)
-    first = run_demo(str(sandbox))
+    first = run_demo(str(sandbox), serve=False)
     assert first["salesforce_rows"]["accounts"] == 51 and first["staged"]["stg_customers"] == 51
     assert 0 < first["valid_invoices"] < first["staged"]["stg_invoice_headers"]
     assert first["queue"]["unmapped_tax_code"] >= 1 and first["matches"]["link"] >= 5
@@ -40,11 +40,30 @@ def test_demo_runs_twice_and_reports_honestly(tmp_path: Path, monkeypatch: pytes
         p["queued"] for p in first["pushed"].values()
     )
     assert first["written_back"] > 0 and first["xero_api_calls"] > 0
-    assert first["status_written"] > 0 and first["reconciliation_mismatches"] == 0
-    assert any("issue #8" in m for m in first["not_built"])
-    second = run_demo(str(sandbox))  # the rotated token from the first run is reused; nothing new to write
+    assert first["reconciliation_mismatches"] == 0
+    # every pushed invoice got its status on the first tick; the payments reached Salesforce on the next
+    pushed = sum(p["created"] for p in first["pushed"].values())
+    assert first["status_first_tick"]["invoices_written"] == pushed
+    pay = first["payments_simulated"]
+    assert pay["paid"] > 0 and pay["partially_paid"] > 0 and pay["voided"] > 0 and pay["credited"] > 0
+    assert first["status_after_payments"]["invoices_written"] == sum(pay.values())
+    # a payment record per payment, and one per credit-note allocation
+    assert (
+        first["status_after_payments"]["payments_written"]
+        == pay["paid"] + pay["partially_paid"] + pay["credited"]
+    )
+    assert all(first["sensor_runs"].values())
+    status = first["salesforce_status"]
+    assert status["Paid"] == pay["paid"] and status["Voided"] == pay["voided"]
+    assert status["Partially Paid"] == pay["partially_paid"] + pay["credited"]  # a credit of a quarter
+    assert sum(status.values()) == pushed
+    second = run_demo(
+        str(sandbox), serve=False
+    )  # the rotated token from the first run is reused; nothing new to write
     assert second["queue"] == first["queue"] and second["valid_invoices"] == first["valid_invoices"]
     assert all(p["created"] == p["updated"] == 0 for p in second["pushed"].values())
+    assert second["reconciliation_mismatches"] == 0  # more payments on the invoices still untouched
+    assert sum(second["salesforce_status"].values()) == pushed
     shutil.rmtree(sandbox)  # a wiped sandbox: the stored token is stale, the demo consents again
-    third = run_demo(str(sandbox))
+    third = run_demo(str(sandbox), serve=False)
     assert third["valid_invoices"] == first["valid_invoices"]
