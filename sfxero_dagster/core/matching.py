@@ -314,6 +314,19 @@ def _link(
     )
 
 
+def _ledger_link(c: Mapping[str, Any], contact_id: str) -> dict[str, Any]:
+    """A contact our own push created or linked after the Xero snapshot was taken: the ledger knows it
+    exists, so it is neither stale nor to be matched again (a later snapshot shows it as usual)."""
+    return _row(
+        c["sf_account_id"],
+        c["tenant_key"],
+        "link",
+        xero_contact_id=contact_id,
+        rule="ledger_link",
+        score=100.0,
+    )
+
+
 def _review(
     index: _TenantIndex,
     c: Mapping[str, Any],
@@ -345,11 +358,14 @@ def _by_link_or_evidence(
     if isinstance(explicit, str) and explicit.strip():
         i = index.by_id.get(explicit.strip().lower())
         if i is None:
+            if ledger_contact and ledger_contact.lower() == explicit.strip().lower():
+                return _ledger_link(c, ledger_contact)
             return _review(index, c, "stale_link", "linked_contact_id", [], value=explicit)
         archived = index.rows[i].get("status", "ACTIVE") != "ACTIVE"
         return _link(index, c, i, "linked_contact_id", 100.0, "linked_contact_archived" if archived else None)
-    if ledger_contact and (i := index.by_id.get(ledger_contact.lower())) is not None:
-        return _link(index, c, i, "ledger_link", 100.0)
+    if ledger_contact:
+        i = index.by_id.get(ledger_contact.lower())
+        return _link(index, c, i, "ledger_link", 100.0) if i is not None else _ledger_link(c, ledger_contact)
     i = index.by_number.get(sf_id)
     if i is None:
         i = index.by_number.get(sf_id[:15])

@@ -42,7 +42,7 @@ def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
         contacts = wh.read("xero_contacts", CONTACT_COLUMNS)
         tenant_ids = {t.key: t.tenant_id for t in cfg.xero.tenants}
         keys = {v: k for k, v in tenant_ids.items()}
-        links = led.links_frame(xero_object="Contact")
+        links = led.links_frame(xero_object="Contacts")  # the push's name for them
         ledger_links = {
             (keys.get(r["tenant_id"]), r["sf_id"]): r["xero_id"]
             for r in links.to_dict("records")
