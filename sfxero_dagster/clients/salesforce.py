@@ -169,13 +169,9 @@ class SalesforceClient:
                 form.update(
                     grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=self._jwt(base)
                 )
-            resp = self.http.post(f"{base}/services/oauth2/token", data=form, auth=auth, timeout=s.timeout)
+            resp = self._post_login(f"{base}/services/oauth2/token", data=form, auth=auth)
             if resp.status_code != 200:
-                try:
-                    detail = resp.json()
-                    message = f"{detail.get('error')}: {detail.get('error_description')}"
-                except ValueError:
-                    message = resp.text[:200]
+                message = _error_text(resp)
                 raise SalesforceAuthError(
                     f"Salesforce login ({s.auth_flow}) failed with {resp.status_code}: {message}"
                 )
@@ -185,6 +181,30 @@ class SalesforceClient:
             instance_url=instance, session_id=token, session=self.http, version=s.api_version
         )
         return self._sf
+
+    def _post_login(self, url: str, **kwargs: Any) -> requests.Response:
+        """POST to a login endpoint, retrying 5xx, timeouts and dropped connections: a login only opens a
+        session, so repeating it is harmless, and a run should not fail on one unavailable moment."""
+
+        def attempt() -> requests.Response:
+            resp = self.http.post(url, timeout=self.settings.timeout, **kwargs)
+            if resp.status_code >= 500:
+                raise _LoginUnavailable(resp)
+            return resp
+
+        retrying = Retrying(
+            retry=retry_if_exception(
+                lambda e: isinstance(e, _LoginUnavailable | requests.ConnectionError | requests.Timeout)
+            ),
+            stop=stop_after_attempt(self.settings.max_attempts),
+            wait=wait_exponential_jitter(initial=0.5, max=30),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _LoginUnavailable as exc:
+            return exc.response  # still unavailable after the retries: reported with its status
 
     def _jwt(self, audience: str) -> str:
         import jwt
@@ -207,11 +227,10 @@ class SalesforceClient:
             f"<urn:password>{escape((s.password or '') + (s.security_token or ''))}</urn:password>"
             "</urn:login></env:Body></env:Envelope>"
         )
-        resp = self.http.post(
+        resp = self._post_login(
             f"{base}/services/Soap/u/{s.api_version}",
             data=body.encode(),
             headers={"content-type": "text/xml", "charset": "UTF-8", "SOAPAction": "login"},
-            timeout=s.timeout,
         )
         session = re.search(r"<sessionId>(.*?)</sessionId>", resp.text)
         server = re.search(r"<serverUrl>(https?://[^/<]+)", resp.text)
@@ -519,6 +538,25 @@ class SalesforceClient:
                 )
             progress.add(len(chunk))
         return outcomes
+
+
+class _LoginUnavailable(Exception):
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _error_text(resp: requests.Response) -> str:
+    """An OAuth error ({error, error_description}), a REST error list, or the start of the body."""
+    try:
+        detail = resp.json()
+    except ValueError:
+        return resp.text[:200]
+    if isinstance(detail, dict):
+        return f"{detail.get('error')}: {detail.get('error_description')}"
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        return f"{detail[0].get('errorCode')}: {detail[0].get('message')}"
+    return resp.text[:200]
 
 
 def _object_of(soql: str) -> str:
