@@ -5,6 +5,8 @@ processes refreshing the same grant, or a process that forgets to persist the ne
 ``invalid_grant`` and a broken connection until someone re-consents. So every rotated token is written
 atomically (temp file, fsync, rename; mode 0600) and refreshes happen under an inter-process lock, with
 the store re-read inside the lock: a process that waited finds the fresh token and does not refresh again.
+A refresh answered with a 5xx, a timeout or a dropped connection is retried at once: Xero may have rotated
+the token before the answer was lost, and only within the 30-minute grace does the old one get a new pair.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 
 import requests
 from filelock import FileLock
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 
 class TokenError(RuntimeError):
@@ -86,6 +89,8 @@ class XeroTokenManager:
         timeout: float = 30.0,
         margin_seconds: float = 120.0,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 5,
     ) -> None:
         if flow not in ("refresh_token", "client_credentials"):
             raise ValueError(f"unknown Xero auth flow {flow!r}")
@@ -97,6 +102,8 @@ class XeroTokenManager:
         self.flow = flow
         self.margin = margin_seconds
         self.clock = clock
+        self.sleep = sleep
+        self.max_attempts = max_attempts
         self.timeout = timeout
         self.session = requests.Session()
         self.session.trust_env = False  # REQUESTS_CA_BUNDLE must not override an explicit CA bundle
@@ -148,7 +155,7 @@ class XeroTokenManager:
             data.update(grant_type="refresh_token", refresh_token=token["refresh_token"])
         else:
             data["grant_type"] = "client_credentials"
-        resp = self.session.post(self.token_url, data=data, timeout=self.timeout)
+        resp = self._post(data)
         if resp.status_code != 200:
             try:
                 error = resp.json().get("error", resp.text[:200])
@@ -166,3 +173,34 @@ class XeroTokenManager:
         self.store.save(new)  # persist the rotated token before anything else can fail
         self.refreshes += 1
         return new
+
+    def _post(self, data: dict[str, str]) -> requests.Response:
+        """The token endpoint, retried on 5xx, timeouts and dropped connections (see the module doc)."""
+
+        def attempt() -> requests.Response:
+            resp = self.session.post(self.token_url, data=data, timeout=self.timeout)
+            if resp.status_code >= 500:
+                raise _Unavailable(resp)
+            return resp
+
+        retrying = Retrying(
+            retry=retry_if_exception(
+                lambda e: isinstance(e, _Unavailable | requests.ConnectionError | requests.Timeout)
+            ),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential_jitter(initial=0.5, max=8),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Unavailable as exc:
+            return exc.response  # still unavailable: reported by the caller with its status
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise TokenError(f"Xero token endpoint unreachable: {type(exc).__name__}") from exc
+
+
+class _Unavailable(Exception):
+    def __init__(self, response: requests.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
