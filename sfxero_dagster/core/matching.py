@@ -6,8 +6,17 @@ Order of rules (the first that decides wins, and each result row says which one 
    or a Xero contact whose ``ContactNumber`` is the Salesforce Id;
 2. evidence: the same tax number; or the same (non-generic) e-mail domain plus the same phone or
    billing address;
-3. a normalised fuzzy name (rapidfuzz ``WRatio``), with token blocking so the cost grows about
-   linearly with the number of accounts rather than with accounts × contacts.
+3. the normalised name (``normalise_name``), scored by ``name_score`` (the best of rapidfuzz's
+   ``ratio``, ``token_sort_ratio`` and 95 % of ``token_set_ratio``), with token blocking so the cost
+   grows about linearly with the number of accounts rather than with accounts × contacts. The same
+   normalised name links (``exact_name``). Another name at or above ``fuzzy_threshold`` links
+   (``fuzzy_name``) only when it differs as a typo does (``lookalike``): the same words reordered, a
+   space more or less, or one word of four or more letters one edit away (Damerau-Levenshtein/OSA)
+   with its first letter kept; and when nothing on record contradicts it (both sides have a tax
+   number, or a non-generic e-mail domain, and they differ). Any other look-alike ('Northern Ember
+   Consulting' for 'Southern Ember Consulting', 'Harbour Foods' for 'Harbour Foods Group') is a
+   different company as often as not, so it goes to review as ``name_lookalike``, with the contact it
+   resembles and why it was not linked.
 
 Two candidates within ``ambiguity_margin`` of each other go to review (never a guess), as does a new
 contact whose name an active Xero contact of another account already has (Xero rejects duplicate
@@ -28,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 MATCH_COLUMNS = [
     "sf_account_id",
@@ -116,6 +126,7 @@ BLOCK_CAP = 500  # tokens shared by more contacts than this are too common to bl
 PREFILTER_LIMIT = 10  # candidates per account that get the full name score
 PREFILTER_BATCH = 1_000_000  # name-candidate pairs scored per rapidfuzz call (about 50 MB of arrays)
 _NO_BLOCK = np.zeros(0, dtype=np.int64)
+TYPO_MIN_LETTERS = 4  # a one-letter change in a shorter word makes another word ('lau', 'lam')
 
 
 @dataclass(frozen=True)
@@ -240,15 +251,20 @@ class _TenantIndex:
             self.norm.append(norm)
             c["_phone"] = phone_key(c.get("phone"))
             c["_address"] = address_key(c.get("street"), c.get("postal_code"))
+            c["_tax"] = normalise_tax(c.get("tax_number")) if settings.use_tax_number else ""
+            c["_domain"] = (
+                email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains)
+                if settings.use_email_domain
+                else ""
+            )
             if not active:
                 continue  # archived contacts are only reachable by an explicit link
             if isinstance(c.get("name"), str):
                 self.by_exact_name[c["name"].strip().casefold()].append(i)
-            if settings.use_tax_number and (tax := normalise_tax(c.get("tax_number"))):
-                self.by_tax[tax].append(i)
-            domain = email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains)
-            if settings.use_email_domain and domain:
-                self.by_domain[domain].append(i)
+            if c["_tax"]:
+                self.by_tax[c["_tax"]].append(i)
+            if c["_domain"]:
+                self.by_domain[c["_domain"]].append(i)
             for token in set(norm.split()):
                 tokens[token].append(i)
         self.by_token: dict[str, np.ndarray] = {t: np.array(v, dtype=np.int64) for t, v in tokens.items()}
@@ -281,8 +297,9 @@ class _TenantIndex:
         return block[keep]
 
 
-def _candidate(index: _TenantIndex, i: int, score: float) -> dict[str, Any]:
-    return {"contact_id": index.rows[i]["contact_id"], "name": index.rows[i].get("name"), "score": score}
+def _candidate(index: _TenantIndex, i: int, score: float, why: str | None = None) -> dict[str, Any]:
+    out = {"contact_id": index.rows[i]["contact_id"], "name": index.rows[i].get("name"), "score": score}
+    return {**out, "why": why} if why else out
 
 
 def _row(sf_id: str, tenant: str | None, action: str, **kw: Any) -> dict[str, Any]:
@@ -334,6 +351,7 @@ def _review(
     rule: str,
     hits: Iterable[tuple[int, float]],
     value: str | None = None,
+    why: str | None = None,
 ) -> dict[str, Any]:
     hits = list(hits)
     return _row(
@@ -344,7 +362,7 @@ def _review(
         score=max((s for _, s in hits), default=None),
         reason_code=reason,
         xero_contact_id=value,
-        candidates=json.dumps([_candidate(index, i, s) for i, s in hits], ensure_ascii=False),
+        candidates=json.dumps([_candidate(index, i, s, why) for i, s in hits], ensure_ascii=False),
     )
 
 
@@ -399,6 +417,66 @@ def _by_link_or_evidence(
             return _link(index, c, hits[0], rule, 100.0)
         if len(hits) > 1:
             return _review(index, c, "ambiguous_contact_match", rule, [(i, 100.0) for i in hits])
+    return None
+
+
+def _quoted(words: Iterable[str]) -> str:
+    return " ".join(f"'{w}'" for w in words)
+
+
+def lookalike(a: str, b: str) -> str | None:
+    """Why normalised name ``b`` is not ``a`` with a typo or its words reordered; None when it is.
+
+    A typo keeps the words and their number: the same words in another order, a space more or less,
+    or one word changed by one edit (an insertion, deletion, substitution or transposition of adjacent
+    letters: OSA distance 1), in a word of at least ``TYPO_MIN_LETTERS`` letters, keeping its first
+    letter and any digits. Everything else (another word, a word more or less, two changed words,
+    'northern' for 'southern', 'kalex' for 'valex', 'lau' for 'lam', '307' for '308') can be another
+    company with a similar name, which no score tells apart from the same one.
+    """
+    if a == b:
+        return None
+    ta, tb = a.split(), b.split()
+    if sorted(ta) == sorted(tb):
+        return None  # the same words reordered
+    if a.replace(" ", "") == b.replace(" ", ""):
+        return None  # a space more or less: 'solarbridge', 'solar bridge'
+    only_a, only_b = [t for t in ta if t not in tb], [t for t in tb if t not in ta]
+    if not only_a and not only_b:
+        return "a word is repeated in only one of the names"
+    if not only_a or not only_b:
+        extra, side = (only_b, "the Xero contact's") if only_b else (only_a, "the account's")
+        return f"{_quoted(extra)} {'is' if len(extra) == 1 else 'are'} only in {side} name"
+    if len(only_a) > 1 or len(only_b) > 1 or len(ta) != len(tb):
+        return f"different words: {_quoted(only_a)} vs {_quoted(only_b)}"
+    t, u = only_a[0], only_b[0]
+    if ta.index(t) != tb.index(u):
+        return f"the words are reordered and '{t}' differs from '{u}'"
+    if any(ch.isdigit() for ch in t + u):
+        return f"'{t}' and '{u}' are different numbers"
+    edits = OSA.distance(t, u)
+    if edits > 1:
+        return f"'{t}' and '{u}' differ by {edits} letters, more than a typo"
+    if t[0] != u[0]:
+        return f"'{t}' and '{u}' start with different letters"
+    if min(len(t), len(u)) < TYPO_MIN_LETTERS:
+        return f"'{t}' and '{u}' are short words a letter apart"
+    return None
+
+
+def _contradicted(c: Mapping[str, Any], contact: Mapping[str, Any], settings: MatchSettings) -> str | None:
+    """What on record says a name-only candidate is another company: a different tax number or e-mail
+    domain on both sides (the same ones would have linked it by rule 2 or corroborate it)."""
+    tax = normalise_tax(c.get("tax_number")) if settings.use_tax_number else ""
+    if tax and contact["_tax"] and tax != contact["_tax"]:
+        return "the tax numbers differ"
+    domain = (
+        email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains)
+        if settings.use_email_domain
+        else ""
+    )
+    if domain and contact["_domain"] and domain != contact["_domain"]:
+        return f"the e-mail domains differ ({domain} vs {contact['_domain']})"
     return None
 
 
@@ -458,7 +536,13 @@ def _by_name(
             if len(close) > 1:
                 return _review(index, c, "ambiguous_contact_match", "fuzzy_name", close)
             i = hits[0][0]
-            return _link(index, c, i, "exact_name" if index.norm[i] == norm else "fuzzy_name", top)
+            if index.norm[i] == norm:
+                return _link(index, c, i, "exact_name", top)
+            why = lookalike(norm, index.norm[i]) or _contradicted(c, index.rows[i], settings)
+            if why:
+                contact = index.rows[i]["contact_id"]
+                return _review(index, c, "name_lookalike", "fuzzy_name", [(i, top)], value=contact, why=why)
+            return _link(index, c, i, "fuzzy_name", top)
     if taken:
         return _review(index, c, "name_clash", "exact_name", [(i, 100.0) for i in taken])
     return _row(sf_id, c["tenant_key"], "create", rule="no_candidate")

@@ -215,6 +215,14 @@ _REASONS: tuple[Reason, ...] = (
         "Pick the right Xero contact and store its ContactID in Xero_Contact_Id__c.",
     ),
     Reason(
+        "name_lookalike",
+        "match",
+        "ERROR",
+        "A Xero contact's name resembles this account's, but not the way a typo would; it was not linked.",
+        "Xero contact {contact!r} ({value}) was not linked: {why}. If it is the same company, put {value} "
+        "in Xero_Contact_Id__c; if not, create this account's contact in Xero and put its ContactID there.",
+    ),
+    Reason(
         "name_clash",
         "match",
         "ERROR",

@@ -40,7 +40,9 @@ def test_p5_links_every_evidence_pair_and_no_look_alike() -> None:
     exact, fuzzy, none = (q["by_class"][k] for k in ("exact", "fuzzy", "none"))
     assert exact["correct"] == sum(exact.values())
     assert fuzzy["wrong"] == 0 and fuzzy["correct"] >= 0.9 * sum(fuzzy.values())
-    assert none["wrong"] <= 0.02 * sum(none.values()) and none["correct"] >= 0.9 * sum(none.values())
+    assert none["correct"] >= 0.9 * sum(none.values())
+    # a look-alike with no counterpart goes to review or is created, next to never linked (P5_QUALITY_FLOOR)
+    assert q["total"]["wrong"] <= 0.001 * out["accounts"]
     # what the name rules miss, token blocking lost: the counterpart never was a candidate
     assert q["missed_outside_block"] == q["total"]["missed"]
     assert q["rules"]["tax_number"] == q["by_class"]["tax"]["correct"]

@@ -12,11 +12,13 @@ from sfxero_dagster.config import load_config
 from sfxero_dagster.core.matching import (
     MatchSettings,
     contacts_frame,
+    lookalike,
     match_contacts,
     name_score,
     normalise_name,
     phone_key,
 )
+from sfxero_dagster.core.reasons import REASONS, hint
 from sfxero_dagster.core.transform import stage_customers
 
 from ..conftest import REPO_ROOT
@@ -140,6 +142,70 @@ def test_fuzzy_name_links_one_clear_winner_and_reviews_a_tie() -> None:
     }
     none = run([customer(name="Quantum Analytics 307")], xero({"Name": "Quantum Analytics Group"})).loc[SF_ID]
     assert none.action == "create"
+
+
+def test_a_look_alike_name_goes_to_review_with_the_contact_and_why() -> None:
+    contacts = xero({"Name": "Southern Ember Consulting Pty Ltd"})
+    row = run([customer(name="Northern Ember Consulting Pty Ltd")], contacts).loc[SF_ID]
+    assert name_score("northern ember consulting", "southern ember consulting") >= 90  # it used to link
+    assert (row.action, row.reason_code, row.rule) == ("review", "name_lookalike", "fuzzy_name")
+    assert row.xero_contact_id == contacts.contact_id[0]  # the hint's {value}: what to link if it is the same
+    (candidate,) = json.loads(row.candidates)
+    assert candidate["name"] == "Southern Ember Consulting Pty Ltd"
+    assert candidate["why"] == "'northern' and 'southern' differ by 2 letters, more than a typo"
+    assert REASONS["name_lookalike"].stage == "match"
+    text = hint("name_lookalike", value=row.xero_contact_id, contact=candidate["name"], why=candidate["why"])
+    assert text.startswith("Xero contact 'Southern Ember Consulting Pty Ltd' (00000000-0000-4000-8000-")
+    assert "differ by 2 letters" in text and "{" not in text
+
+
+@pytest.mark.parametrize(
+    ("account", "contact"),
+    [
+        ("Acme Consulting", "Acme Consultnig"),  # transposed letters
+        ("Northern Ember Consulting", "Ember Northern Consulting"),  # reordered words
+        ("Harbour Foods Pty Ltd", "Harbor Foods"),  # a dropped letter
+    ],
+)
+def test_a_typo_or_reordered_words_still_link(account: str, contact: str) -> None:
+    row = run([customer(name=account)], xero({"Name": contact})).loc[SF_ID]
+    assert (row.action, row.rule, row.reason_code) == ("link", "fuzzy_name", None), row.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "why"),
+    [
+        ("pacific software", "pacific software group", "'group' is only in the Xero contact's name"),
+        ("kalex timber", "valex timber", "'kalex' and 'valex' start with different letters"),
+        ("wright lau", "wright lam", "'lau' and 'lam' are short words a letter apart"),
+        ("quantum analytics 307", "quantum analytics 308", "'307' and '308' are different numbers"),
+        ("brown bakery", "baker brown", "the words are reordered and 'bakery' differs from 'baker'"),
+        ("holmen painting", "holmes printing", "different words: 'holmen' 'painting' vs 'holmes' 'printing'"),
+        ("acme consulting", "acme consultnig", None),
+        ("harbour foods", "harbor foods", None),
+        ("ember northern consulting", "northern ember consulting", None),
+        ("solarbridge energy", "solar bridge energy", None),  # a space more or less
+    ],
+)
+def test_lookalike_says_why_a_name_is_not_a_typo(a: str, b: str, why: str | None) -> None:
+    assert lookalike(a, b) == why
+
+
+def test_a_typo_contradicted_by_tax_number_or_email_domain_goes_to_review() -> None:
+    typo = {"Name": "Acme Consultnig"}
+    taxed = xero({**typo, "TaxNumber": "51 824 753 556"})
+    row = run([customer(name="Acme Consulting", tax_number="11 222 333 444")], taxed).loc[SF_ID]
+    assert (row.action, row.reason_code) == ("review", "name_lookalike")
+    assert json.loads(row.candidates)[0]["why"] == "the tax numbers differ"
+    mailed = xero({**typo, "EmailAddress": "ap@acme-other.example"})
+    row = run([customer(name="Acme Consulting")], mailed).loc[SF_ID]
+    assert json.loads(row.candidates)[0]["why"] == (
+        "the e-mail domains differ (harbourfoods.example vs acme-other.example)"
+    )
+    # a generic mailbox domain says nothing, and a matching domain corroborates
+    for email in ("ap@gmail.com", "ap@harbourfoods.example"):
+        row = run([customer(name="Acme Consulting")], xero({**typo, "EmailAddress": email})).loc[SF_ID]
+        assert (row.action, row.rule) == ("link", "fuzzy_name"), email
 
 
 def test_a_name_owned_by_another_account_is_a_clash_not_a_match() -> None:

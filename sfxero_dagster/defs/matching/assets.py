@@ -64,20 +64,28 @@ def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
         wh.replace("contact_matches", matches[MATCH_COLUMNS])
         names = customers.set_index("sf_account_id")["name"].to_dict() if len(customers) else {}
         reviews = matches.loc[matches["reason_code"].notna()]
-        items = [
-            QueueItemIn(
-                sf_object="Account",
-                sf_id=r["sf_account_id"],
-                reason_code=r["reason_code"],
-                message=f"{REASONS[r['reason_code']].description} ({r['rule']})",
-                tenant_id=tenant_ids.get(r["tenant_key"]),
-                field="Name",
-                value=names.get(r["sf_account_id"]),
-                hint=reason_hint(r["reason_code"], value=r["same_as"] or r["xero_contact_id"] or ""),
-                payload={"rule": r["rule"], "score": r["score"], "candidates": json.loads(r["candidates"])},
+        items = []
+        for r in reviews.to_dict("records"):
+            candidates = json.loads(r["candidates"])
+            first = candidates[0] if candidates else {}  # a look-alike's one candidate: its name and why
+            items.append(
+                QueueItemIn(
+                    sf_object="Account",
+                    sf_id=r["sf_account_id"],
+                    reason_code=r["reason_code"],
+                    message=f"{REASONS[r['reason_code']].description} ({r['rule']})",
+                    tenant_id=tenant_ids.get(r["tenant_key"]),
+                    field="Name",
+                    value=names.get(r["sf_account_id"]),
+                    hint=reason_hint(
+                        r["reason_code"],
+                        value=r["same_as"] or r["xero_contact_id"] or "",
+                        contact=first.get("name") or "",
+                        why=first.get("why") or "",
+                    ),
+                    payload={"rule": r["rule"], "score": r["score"], "candidates": candidates},
+                )
             )
-            for r in reviews.to_dict("records")
-        ]
         opened, resolved = led.queue_sync(MATCH_REASONS, items, sf_objects=["Account"])
         by_action = matches["action"].value_counts().to_dict()
         by_rule = matches["rule"].value_counts().to_dict()
