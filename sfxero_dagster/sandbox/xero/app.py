@@ -38,6 +38,7 @@ from .wire import (
 )
 
 API = "/api.xro/2.0"
+IDEMPOTENCY = "_idempotency"  # store kind: one replayable response per tenant and Idempotency-Key
 GUID = r"[0-9a-fA-F-]{36}"
 INVOICE_TRANSITIONS = {
     "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
@@ -448,12 +449,12 @@ class XeroApp(SandboxApp):
             ).hexdigest()
             now = self.now_ms()
             with self.lock:
-                cache = {
-                    k: v
-                    for k, v in self.store.get_meta("idempotency", {}).items()
-                    if now - v["at"] < self.settings.idempotency_ttl * 1000
-                }
-                hit = cache.get(f"{tid}:{key}")
+                # one record per key (not one blob rewritten per request, which grew with every
+                # response kept and made each write slower than the one before)
+                for k, v in self.store.items(IDEMPOTENCY):
+                    if now - v["at"] >= self.settings.idempotency_ttl * 1000:
+                        self.store.delete(IDEMPOTENCY, k)
+                hit = self.store.get(IDEMPOTENCY, f"{tid}:{key}")
                 if hit is not None:
                     if hit["fingerprint"] != fingerprint:
                         # Second-hand (xero-api.md §2.4): a reused key with a different request is a 400.
@@ -463,14 +464,17 @@ class XeroApp(SandboxApp):
                     return Response(hit["status"], base64.b64decode(hit["body"]), dict(hit["headers"]))
                 resp = handler(req)
                 if resp.status != 429:
-                    cache[f"{tid}:{key}"] = {
-                        "fingerprint": fingerprint,
-                        "at": now,
-                        "status": resp.status,
-                        "body": base64.b64encode(resp.body).decode(),
-                        "headers": resp.headers,
-                    }
-                self.store.set_meta("idempotency", cache)
+                    self.store.put(
+                        IDEMPOTENCY,
+                        f"{tid}:{key}",
+                        {
+                            "fingerprint": fingerprint,
+                            "at": now,
+                            "status": resp.status,
+                            "body": base64.b64encode(resp.body).decode(),
+                            "headers": resp.headers,
+                        },
+                    )
                 return resp
 
         return wrapped
@@ -1211,8 +1215,11 @@ class XeroApp(SandboxApp):
         ref = req.params.get("ref")
         results = []
         with self.lock:
+            taken = self._taken_numbers(tid, kind)  # once per request, not once per element
             for el in elements:
-                rec, errors = self._upsert_doc(tid, kind, el, create_only=create_only, ref=ref, unitdp=unitdp)
+                rec, errors = self._upsert_doc(
+                    tid, kind, el, create_only=create_only, ref=ref, unitdp=unitdp, taken=taken
+                )
                 if ref and rec is None and errors == ["__not_found__"]:
                     return not_found()
                 if errors:
@@ -1233,8 +1240,29 @@ class XeroApp(SandboxApp):
                     out.pop(fld)
         return out
 
+    def _taken_numbers(self, tid: str, kind: str) -> set[tuple[str, str]]:
+        """(Type, lower-cased number) of every document of ``kind``: what a new number must not repeat.
+
+        Numbers are set only when a document is created, so a batch builds this once and adds what it
+        creates; scanning every document for every element made a batch slower with each one stored.
+        """
+        number_field = "InvoiceNumber" if kind == "Invoice" else "CreditNoteNumber"
+        return {
+            (d["Type"], d[number_field].lower())
+            for d in self.store.all(f"{tid}/{kind}")
+            if d.get(number_field)
+        }
+
     def _upsert_doc(
-        self, tid: str, kind: str, el: dict, *, create_only: bool, ref: str | None, unitdp: int
+        self,
+        tid: str,
+        kind: str,
+        el: dict,
+        *,
+        create_only: bool,
+        ref: str | None,
+        unitdp: int,
+        taken: set[tuple[str, str]] | None = None,
     ) -> tuple[dict | None, list[str]]:
         id_field, number_field = (
             ("InvoiceID", "InvoiceNumber") if kind == "Invoice" else ("CreditNoteID", "CreditNoteNumber")
@@ -1291,13 +1319,12 @@ class XeroApp(SandboxApp):
         contact, contact_errors = self._resolve_contact(tid, el.get("Contact"))
         errors += contact_errors
         number = el.get(number_field)
-        if number and rec["Type"] in ("ACCREC", "ACCRECCREDIT"):
-            for other in self.store.all(f"{tid}/{kind}"):
-                if (other.get(number_field) or "").lower() == number.lower() and other["Type"] == rec["Type"]:
-                    errors.append(
-                        "Invoice # must be unique." if kind == "Invoice" else "Credit Note # must be unique."
-                    )
-                    break
+        if taken is None:
+            taken = self._taken_numbers(tid, kind)
+        if number and rec["Type"] in ("ACCREC", "ACCRECCREDIT") and (rec["Type"], number.lower()) in taken:
+            errors.append(
+                "Invoice # must be unique." if kind == "Invoice" else "Credit Note # must be unique."
+            )
         rec[number_field] = number
         errors += self._doc_errors_and_lines(tid, kind, rec, unitdp)
         if errors:
@@ -1315,6 +1342,8 @@ class XeroApp(SandboxApp):
             self._settle(rec)
         rec["UpdatedDateUTC"] = self.now_ms()
         self.store.put(f"{tid}/{kind}", rec[id_field], rec)
+        if rec.get(number_field):
+            taken.add((rec["Type"], rec[number_field].lower()))
         return rec, []
 
     def _update_doc(
