@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -145,6 +147,7 @@ class XeroClient:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.calls = CallCounter()
+        self._count_lock = threading.Lock()  # write batches may run on several threads
         self.progress_log: Callable[[str], None] | None = None  # e.g. a Dagster run's log.info
         self._limits = tenant_limits or {}
         self._governors: dict[str, RateGovernor] = {}
@@ -204,7 +207,8 @@ class XeroClient:
             token = self.tokens.access_token()
             self._set_token(token)
             with governor.slot():
-                counter[tenant_id] += 1
+                with self._count_lock:
+                    counter[tenant_id] += 1
                 try:
                     data, _status, headers = fn(
                         tenant_id,
@@ -235,7 +239,8 @@ class XeroClient:
             return data, dict(headers or {})
 
         def count_retry(state: RetryCallState) -> None:
-            self.calls.retries[tenant_id] += 1
+            with self._count_lock:
+                self.calls.retries[tenant_id] += 1
 
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
@@ -257,17 +262,33 @@ class XeroClient:
         return deserialize(wrapper, {attr: _to_xero_json(list(elements))}, self.api.get_model_finder())
 
     def write(
-        self, tenant_id: str, collection: str, elements: Sequence[dict[str, Any]], *, update: bool = False
+        self,
+        tenant_id: str,
+        collection: str,
+        elements: Sequence[dict[str, Any]],
+        *,
+        update: bool = False,
+        before_batch: Callable[[int, int], None] | None = None,
+        in_flight: int = 1,
     ) -> Iterator[tuple[str, list[ElementOutcome]]]:
         """Send ``elements`` in batches of ≤50 (PUT creates, POST creates or updates).
 
         Yields ``(idempotency_key, outcomes)`` per batch, in order, so the caller can close its ledger
         intents batch by batch. The key depends only on the batch content, so a rerun of the same batch
         within Xero's retention window is replayed, not re-applied.
+
+        ``before_batch(start, end)`` runs on the caller's thread before ``elements[start:end]`` can be
+        sent (the push records its intents there). With ``in_flight`` > 1, up to that many batches are
+        on the wire at once (the governor still allows no more than the tenant's concurrent limit): the
+        caller's bookkeeping for one batch overlaps Xero's work on the next, which is what keeps the
+        last minute of a rate-limited push short. Outcomes still come back in input order; if a batch
+        fails, the exception is raised once the batches already sent have ended, and their intents stay
+        pending for the next run's recovery, as after a crash.
         """
         put_m, post_m, _, attr = WRITE_METHODS[collection]
         method = post_m if update else put_m
-        for start in range(0, len(elements), BATCH_SIZE):
+
+        def send(start: int) -> tuple[str, list[ElementOutcome]]:
             batch = list(elements[start : start + BATCH_SIZE])
             key = idempotency_key(
                 tenant_id, f"{collection}:{'POST' if update else 'PUT'}", payload_hash(batch)
@@ -283,7 +304,25 @@ class XeroClient:
                 warns = [w.message for w in (getattr(element, "warnings", None) or [])]
                 ok = not errors and getattr(element, "status_attribute_string", "OK") != "ERROR"
                 outcomes.append(ElementOutcome(start + i, ok, record if ok else None, errors, warns))
-            yield key, outcomes
+            return key, outcomes
+
+        starts = range(0, len(elements), BATCH_SIZE)
+        if in_flight <= 1:
+            for start in starts:
+                if before_batch:
+                    before_batch(start, min(start + BATCH_SIZE, len(elements)))
+                yield send(start)
+            return
+        with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="xero-write") as pool:
+            sent: deque[Future[tuple[str, list[ElementOutcome]]]] = deque()
+            for start in starts:
+                if before_batch:
+                    before_batch(start, min(start + BATCH_SIZE, len(elements)))
+                sent.append(pool.submit(send, start))
+                if len(sent) >= in_flight:
+                    yield sent.popleft().result()
+            while sent:
+                yield sent.popleft().result()
 
     # ----- reads ---------------------------------------------------------------------------------
     def read_all(

@@ -31,6 +31,11 @@ from sfxero_dagster.defs.resources import (
     XeroResource,
 )
 
+# Write batches on the wire at once (never more than the tenant's concurrent_limit): our ledger work
+# on one batch overlaps Xero's on the next, so the minutes a rate-limited push waits are not followed by
+# a slow tail (P3 benchmark). Two leave Xero's other concurrent slots to sensors and write-backs.
+IN_FLIGHT = 2
+
 # Xero's words for "this document is paid, credited or otherwise locked"
 NOT_EDITABLE = re.compile(
     r"not of valid status for modification|cannot be (edited|modified)|status of a (PAID|VOIDED|DELETED) document",
@@ -109,85 +114,100 @@ def execute(
     progress = Progress(log, f"Xero {tenant.key}: {plan[0].collection if plan else ''} writes", len(writes))
     for update in (False, True):
         group = [p for p in writes if (p.action != "create") == update]
-        for start in range(0, len(group), BATCH_SIZE):
-            batch = group[start : start + BATCH_SIZE]
-            collection = batch[0].collection
-            verb = "POST" if update else "PUT"
-            ids = led.record_intents(
+        if not group:
+            continue
+        collection = group[0].collection
+        verb = "POST" if update else "PUT"
+        ids: dict[int, int] = {}
+
+        def record(
+            start: int,
+            end: int,
+            group: list[Planned] = group,
+            ids: dict[int, int] = ids,
+            target: str = f"xero:{collection}:{verb}",
+        ) -> None:
+            """The batch's intents, recorded before the client may send it."""
+            new = led.record_intents(
                 IntentIn(
-                    target=f"xero:{collection}:{verb}",
+                    target=target,
                     tenant_id=tenant.tenant_id,
                     sf_object=p.sf_object,
                     sf_id=p.sf_id,
-                    xero_object=collection,
+                    xero_object=group[start].collection,
                     natural_key=p.natural_key,
                     payload_hash=p.payload_hash or "",
                     run_id=run_id,
                 )
-                for p in batch
+                for p in group[start:end]
             )
+            ids.update(zip(range(start, end), new, strict=True))
+
+        for _key, outcomes in client.write(
+            tenant.tenant_id,
+            collection,
+            [p.payload for p in group],
+            update=update,
+            before_batch=record,
+            in_flight=min(IN_FLIGHT, tenant.concurrent_limit),
+        ):
             closures, events, queue = [], [], []
-            for _key, outcomes in client.write(
-                tenant.tenant_id, collection, [p.payload for p in batch], update=update
-            ):
-                for outcome in outcomes:
-                    p, intent_id = batch[outcome.index], ids[outcome.index]
-                    if outcome.ok and outcome.record:
-                        xero_id = str(outcome.record[ID_FIELD[collection]])
-                        number_field = NUMBER_FIELD[collection]
-                        closures.append(
-                            Closure(
-                                intent_id,
-                                "succeeded",
-                                {"warnings": outcome.warnings} if outcome.warnings else None,
-                                xero_id,
-                                outcome.record.get(number_field) if number_field else None,
-                            )
+            for outcome in outcomes:
+                p, intent_id = group[outcome.index], ids[outcome.index]
+                if outcome.ok and outcome.record:
+                    xero_id = str(outcome.record[ID_FIELD[collection]])
+                    number_field = NUMBER_FIELD[collection]
+                    closures.append(
+                        Closure(
+                            intent_id,
+                            "succeeded",
+                            {"warnings": outcome.warnings} if outcome.warnings else None,
+                            xero_id,
+                            outcome.record.get(number_field) if number_field else None,
                         )
-                        kind = {"create": "created", "update": "updated", "void": "voided"}[p.action]
-                        counts[kind] += 1
-                        events.append(
-                            Event(
-                                p.action, run_id, collection, p.sf_object, p.sf_id, tenant.tenant_id, xero_id
-                            )
+                    )
+                    kind = {"create": "created", "update": "updated", "void": "voided"}[p.action]
+                    counts[kind] += 1
+                    events.append(
+                        Event(p.action, run_id, collection, p.sf_object, p.sf_id, tenant.tenant_id, xero_id)
+                    )
+                else:
+                    message = "; ".join(outcome.errors) or "rejected"
+                    closures.append(Closure(intent_id, "failed", {"errors": outcome.errors}))
+                    counts["failed"] += 1
+                    events.append(
+                        Event(
+                            "fail",
+                            run_id,
+                            collection,
+                            p.sf_object,
+                            p.sf_id,
+                            tenant.tenant_id,
+                            error_code="xero_validation_error",
+                            message=message,
                         )
-                    else:
-                        message = "; ".join(outcome.errors) or "rejected"
-                        closures.append(Closure(intent_id, "failed", {"errors": outcome.errors}))
-                        counts["failed"] += 1
-                        events.append(
-                            Event(
-                                "fail",
-                                run_id,
-                                collection,
-                                p.sf_object,
-                                p.sf_id,
-                                tenant.tenant_id,
-                                error_code="xero_validation_error",
-                                message=message,
-                            )
+                    )
+                    code = (
+                        "invoice_not_editable"
+                        if p.action == "update" and NOT_EDITABLE.search(message)
+                        else "xero_validation_error"
+                    )
+                    queue.append(
+                        QueueItemIn(
+                            p.sf_object,
+                            p.sf_id,
+                            code,
+                            message=message,
+                            tenant_id=tenant.tenant_id,
+                            hint=reason_hint(code, message=message),
+                            payload={"action": p.action, "natural_key": p.natural_key},
                         )
-                        code = (
-                            "invoice_not_editable"
-                            if p.action == "update" and NOT_EDITABLE.search(message)
-                            else "xero_validation_error"
-                        )
-                        queue.append(
-                            QueueItemIn(
-                                p.sf_object,
-                                p.sf_id,
-                                code,
-                                message=message,
-                                tenant_id=tenant.tenant_id,
-                                hint=reason_hint(code, message=message),
-                                payload={"action": p.action, "natural_key": p.natural_key},
-                            )
-                        )
+                    )
             led.close_intents(closures)
             led.log_events(events)
             if queue:
                 led.queue_upsert(queue)
-            progress.add(len(batch))
+            progress.add(len(outcomes))
     return counts
 
 
