@@ -56,10 +56,34 @@ NUMBER_FIELD = {
 
 
 def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) -> tuple[int, int]:
-    """Resolve pending intents by natural key before anything is sent again: (linked, abandoned)."""
+    """Resolve pending intents before anything is sent again: (linked, abandoned).
+
+    A create (PUT) is looked up by its natural key (ContactNumber, InvoiceNumber, CreditNoteNumber, item
+    Code): found, it is linked; not found, abandoned, so the plan sends it again. An update or void (POST
+    by id) would be found whether or not it landed, so it is always abandoned: linking it marked the change
+    as sent and the next plan skipped it. Sending it again is harmless (POST by id updates in place).
+    """
     pending = [i for i in led.pending_intents(tenant_id=tenant_id) if i.xero_object == collection]
     if not pending:
         return 0, 0
+    creates = [i for i in pending if not i.target.endswith(":POST")]
+    resolve = _resolver(client, tenant_id, collection, creates) if creates else None
+    linked = abandoned = 0
+    for target in sorted({i.target for i in pending}):
+        fn = resolve if resolve is not None and not target.endswith(":POST") else _resend
+        report = led.recover_pending(fn, tenant_id=tenant_id, target=target)
+        linked, abandoned = linked + len(report.linked), abandoned + len(report.abandoned)
+    return linked, abandoned
+
+
+def _resend(intent: Intent) -> None:
+    return None
+
+
+def _resolver(
+    client: XeroClient, tenant_id: str, collection: str, creates: list[Intent]
+) -> Callable[[Intent], tuple[str, str | None] | None]:
+    """Looks a created record up in Xero by its natural key: (id, number), or None when absent."""
     if collection == "Items":
         codes = {str(i["Code"]): i for i in client.read_all(tenant_id, "get_items", "items", paged=False)}
 
@@ -68,7 +92,7 @@ def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) ->
             return (str(item["ItemID"]), item["Code"]) if item else None
     elif collection == "CreditNotes":
         found = {}
-        for intent in pending:
+        for intent in creates:
             where = f'CreditNoteNumber=="{intent.natural_key}"'
             for cn in client.read_all(
                 tenant_id, "get_credit_notes", "credit_notes", where=where, paged=False
@@ -79,7 +103,7 @@ def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) ->
             cn = found.get(intent.natural_key)
             return (str(cn["CreditNoteID"]), cn.get("CreditNoteNumber")) if cn else None
     elif collection == "Invoices":
-        found = client.invoices_by_number(tenant_id, [i.natural_key for i in pending])
+        found = client.invoices_by_number(tenant_id, [i.natural_key for i in creates])
 
         def resolve(intent: Intent) -> tuple[str, str | None] | None:
             inv = found.get(intent.natural_key)
@@ -92,12 +116,7 @@ def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) ->
             contact = client.contact_by_number(tenant_id, intent.natural_key)
             return (str(contact["ContactID"]), None) if contact else None
 
-    report = led.recover_pending(resolve, tenant_id=tenant_id, target=pending[0].target)
-    for target in {i.target for i in pending} - {pending[0].target}:
-        more = led.recover_pending(resolve, tenant_id=tenant_id, target=target)
-        report.linked += more.linked
-        report.abandoned += more.abandoned
-    return len(report.linked), len(report.abandoned)
+    return resolve
 
 
 def execute(
