@@ -277,6 +277,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "sfxero-sandbox"
     sys_version = ""
+    # Headers and body leave in two writes; with Nagle's algorithm on, the body waited for the client's
+    # delayed ACK of the headers: 40 ms added to every response on a kept-alive connection. (Found by the
+    # soak: fetching 10,000 online-invoice URLs took 10 minutes at 25 % CPU.)
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.client_address[0], *args)
