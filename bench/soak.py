@@ -61,7 +61,10 @@ from sfxero_dagster.sandbox.xero.app import XeroApp
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
-XERO_TIMEOUT, SF_TIMEOUT = 3.0, 6.0  # client timeouts in the soak's config; a timeout fault waits longer
+# Client timeouts while schedules run (a timeout fault waits longer): above the slowest request of a
+# schedule's small delta on a loaded machine, short enough that a timeout fault costs seconds. Preparing
+# (bulk jobs the sandbox runs inside one request) keeps the shipped defaults.
+XERO_TIMEOUT, SF_TIMEOUT = 3.0, 10.0
 EXTRACT_DELTA = ("accounts", "opportunities", "opportunity_line_items", "orders", "order_items")
 
 # Where a fault can be aimed: (methods, path regex) per endpoint, searched in the request path.
@@ -237,15 +240,16 @@ def serve(apps: Apps, base: Path) -> SandboxHandle:
     return SandboxHandle(apps.clock, apps.xero, xs, apps.sf, ss, base / "sandbox", [xs, ss])
 
 
-def client_config(handle: SandboxHandle, work: Path) -> Path:
+def client_config(handle: SandboxHandle, work: Path, *, short_timeouts: bool = True) -> Path:
     """The shipped sfxero.yaml pointed at ``handle``: limits raised (faults, not pacing, are under test),
     short timeouts (so a timeout fault costs seconds), state under ``work``. Sets the secrets' variables."""
     path = handle.write_client_config(REPO / "sfxero.yaml", work / "sfxero.yaml", work / "state")
     cfg = yaml.safe_load(path.read_text())
     for t in cfg["xero"]["tenants"]:
         t["minute_limit"] = 100_000
-    cfg["xero"]["timeout_seconds"] = XERO_TIMEOUT
-    cfg["salesforce"]["timeout_seconds"] = SF_TIMEOUT
+    if short_timeouts:
+        cfg["xero"]["timeout_seconds"] = XERO_TIMEOUT
+        cfg["salesforce"]["timeout_seconds"] = SF_TIMEOUT
     # The first partition takes all older history: a short range makes the history extract one cheap run.
     cfg.setdefault("delta", {})["start_date"] = (handle.clock.now() - timedelta(days=3)).date().isoformat()
     path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
@@ -273,6 +277,7 @@ def materialize(config: Path, selection: Any, **kwargs: Any) -> dg.ExecuteInProc
         resources=build_resources(config_path=str(config)),
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=kwargs.pop("raise_on_error", False),
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},  # step chatter off
         **kwargs,
     )
 
@@ -460,7 +465,7 @@ def prepare(base: Path, scale: str, seed: int) -> dict[str, Any]:
             handle.xero.set_limits(t["tenantId"], minute=1_000_000, day=1_000_000, concurrent=100)
         handle.salesforce.set_daily_limit(10_000_000)
         (base / "state").mkdir(parents=True, exist_ok=True)
-        config = client_config(handle, base)
+        config = client_config(handle, base, short_timeouts=False)
         FileTokenStore(base / "state" / "xero_token.json").save(
             {"refresh_token": handle.xero.info()["refresh_token"], "expires_at": 0}
         )
@@ -809,19 +814,22 @@ class Soak:
         started = time.perf_counter()
         root = self.workdir or Path(tempfile.mkdtemp(prefix="sfxero-soak-"))
         base = root / "base"
-        base.mkdir(parents=True, exist_ok=True)
-        progress(f"soak: preparing the {self.scale} org (seed {self.seed}) in {root}")
-        if self.fork:  # the parent stays free of threads and Dagster runs, so it can fork cleanly
-            pid = _in_child(
-                lambda: prepare(base, self.scale, self.seed), root / "prepare.json", root / "prepare.log"
-            )
-            os.waitpid(pid, 0)
-            if "error" in _result(root / "prepare.json"):
-                raise RuntimeError(
-                    f"prepare failed: {_result(root / 'prepare.json')['error']} (see {root}/prepare.log)"
-                )
+        old = json.loads((base / "meta.json").read_text()) if (base / "meta.json").exists() else {}
+        if (old.get("scale"), old.get("seed")) == (self.scale, self.seed):
+            progress(f"soak: reusing the prepared {self.scale} org in {base}")
         else:
-            prepare(base, self.scale, self.seed)
+            shutil.rmtree(base, ignore_errors=True)  # a half-prepared world must not leak into a new one
+            base.mkdir(parents=True)
+            progress(f"soak: preparing the {self.scale} org (seed {self.seed}) in {root}")
+            if self.fork:  # the parent stays free of threads and Dagster runs, so it can fork cleanly
+                pid = _in_child(
+                    lambda: prepare(base, self.scale, self.seed), root / "prepare.json", root / "prepare.log"
+                )
+                os.waitpid(pid, 0)
+                if "error" in (done := _result(root / "prepare.json")):
+                    raise RuntimeError(f"prepare failed: {done['error']} (see {root}/prepare.log)")
+            else:
+                prepare(base, self.scale, self.seed)
         meta = json.loads((base / "meta.json").read_text())
         progress(f"soak: prepared in {meta['timings']['total']:.0f}s; Xero holds {meta['xero']}")
         t0 = time.perf_counter()
@@ -891,6 +899,7 @@ class Soak:
                     log.exception("schedule %s crashed", sched.index)
                     records[sched.index] = {"index": sched.index, "crash": repr(exc)[:500]}
                 self._progress(records[sched.index], len(records), len(plan), progress)
+                shutil.rmtree(work, ignore_errors=True)
                 continue
             while len(running) >= self.jobs:
                 finish(os.waitpid(-1, 0)[0])
@@ -1019,7 +1028,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--jobs", type=int, default=1, help="schedules run side by side (forked)")
     p.add_argument("--no-fork", action="store_true", help="restore each schedule from files, in process")
-    p.add_argument("--workdir", type=Path, help="keep the snapshot and logs here")
+    p.add_argument(
+        "--workdir", type=Path, help="keep the snapshot and logs here (a snapshot there is reused)"
+    )
     p.add_argument("--out", type=Path, default=RESULTS, help="where soak.json and soak.md go")
     p.add_argument("--worker-run", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)

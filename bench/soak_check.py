@@ -7,8 +7,8 @@ the sync's own clients, so a bug in a client cannot hide itself. The invariants:
   name, CreditNoteNumber or item Code twice;
 - **losses**: every record a fault-free run puts in Xero (the baseline) is there, live, and linked;
   every invoiceable Salesforce record is either in Xero or in the review queue;
-- **stale**: a live invoice's lines are Salesforce's lines (updates landed); a cancelled source's
-  invoice is voided or credited;
+- **stale**: a live invoice's lines are Salesforce's lines and a contact has its Account's phone
+  (updates landed); a cancelled source's invoice is voided or credited;
 - **orphans**: nothing in Xero carries our keys without a ledger link (a write the ledger lost);
 - **writeback**: Salesforce holds each link's Xero ids, number and online URL, and Xero_Invoice__c
   matches Xero (status, total, paid, credited, due);
@@ -215,6 +215,17 @@ def check(
             li.get("Quantity") for li in inv.get("LineItems") or []
         ) != _qty(lines.get(sid, [])):
             out["stale"] += [f"invoice {inv.get('InvoiceNumber')} lines differ from {so} {sid}"]
+
+    for r in links:  # a contact update that was lost: Xero's phone is not the Account's
+        acc = sf_rec["Account"].get(r["sf_id"])
+        contact = docs.get((r["tenant_id"], "Contact"), {}).get(r["xero_id"] or "")
+        phone = str((acc or {}).get("Phone") or "").strip()
+        if r["xero_object"] != "Contacts" or not contact or not phone or r["sf_id"] in queued_ids:
+            continue
+        if phone not in {
+            p.get("PhoneNumber") for p in contact.get("Phones") or [] if p.get("PhoneType") == "DEFAULT"
+        }:
+            out["stale"] += [f"contact of Account {r['sf_id']} lacks the phone {phone!r}"]
 
     # ----- write-back to Salesforce
     pay = cfg.payments
