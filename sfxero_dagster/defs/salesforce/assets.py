@@ -8,6 +8,7 @@ come through ``queryAll`` as tombstones (``IsDeleted = true``). A history backfi
 per range (``BackfillPolicy.single_run``).
 """
 
+import json
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -241,8 +242,7 @@ def build_extract_asset(extract: Extract, partitions: dg.DailyPartitionsDefiniti
         mark = led.get_watermark(extract.stream)
         since = window_start(extract, start, end, first, mark)
 
-        describe = client.describe(extract.object_name)
-        types = {f["name"]: f["type"] for f in describe["fields"]}
+        types = field_types(client, warehouse.open(), extract.object_name, extract.fields)
         missing = [f for f in extract.fields if f not in types]
         if missing:
             raise dg.Failure(
@@ -284,6 +284,34 @@ def build_extract_asset(extract: Extract, partitions: dg.DailyPartitionsDefiniti
         )
 
     return _extract
+
+
+DESCRIBE_TTL = timedelta(hours=24)
+
+
+def field_types(client, wh, object_name: str, wanted, now: datetime | None = None) -> dict[str, str]:
+    """Field name -> Salesforce type, from a describe kept for a day in the warehouse (``sf_describes``).
+
+    A delta run every few minutes then costs its query pages only, not one describe per object. A field
+    the cached describe lacks (just created in Salesforce) triggers a fresh describe at once, so a new
+    mapping never fails on a stale cache.
+    """
+    now = now or datetime.now(UTC)
+    if wh.has("sf_describes"):
+        row = wh.query("SELECT types, fetched_at FROM sf_describes WHERE object = ?", [object_name])
+        if len(row):
+            types = json.loads(row.iloc[0]["types"])
+            fresh = now - pd.Timestamp(row.iloc[0]["fetched_at"]).to_pydatetime() < DESCRIBE_TTL
+            if fresh and all(f in types for f in wanted):
+                return types
+    types = {f["name"]: f["type"] for f in client.describe(object_name)["fields"]}
+    wh.merge(
+        "sf_describes",
+        pd.DataFrame([{"object": object_name, "types": json.dumps(types), "fetched_at": now.isoformat()}]),
+        key="object",
+        version="fetched_at",
+    )
+    return types
 
 
 def salesforce_defs(config: SfxeroConfig) -> dg.Definitions:
