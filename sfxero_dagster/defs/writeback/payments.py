@@ -12,8 +12,10 @@ the Opportunity or Order, only where they changed.
 """
 
 import json
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import dagster as dg
 import pandas as pd
@@ -230,23 +232,22 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
 
 def _write_rollups(wh, sf, failed: list[QueueItemIn]) -> int:
     """Invoiced, paid and outstanding per Account and per Opportunity/Order, written only when changed."""
-    state = wh.read("xero_invoice_state")
-    wanted: dict[tuple[str, str], dict[str, Decimal]] = {}
-    groups = [("Account", "account_id")] + [(o, "source_id") for o in ("Opportunity", "Order")]
-    for obj, col in groups:
-        frame = state if obj == "Account" else state.loc[state["source_object"] == obj]
-        for key, g in frame.loc[frame[col].notna()].groupby(col):
-            invoices = [
-                {
-                    "Status": r["status"],
-                    "Total": r["total"],
-                    "AmountPaid": r["amount_paid"],
-                    "AmountCredited": r["amount_credited"],
-                    "AmountDue": r["amount_due"],
-                }
-                for r in g.to_dict("records")
-            ]
-            wanted[(obj, key)] = rollups(invoices)
+    # One pass over plain records: a DataFrame.to_dict per Account/Opportunity/Order took ~17 s per run
+    # on the medium org (20,000 groups) even when nothing had changed.
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in wh.read("xero_invoice_state").to_dict("records"):
+        invoice = {
+            "Status": r["status"],
+            "Total": r["total"],
+            "AmountPaid": r["amount_paid"],
+            "AmountCredited": r["amount_credited"],
+            "AmountDue": r["amount_due"],
+        }
+        if pd.notna(r["account_id"]):
+            grouped[("Account", r["account_id"])].append(invoice)
+        if r["source_object"] in ("Opportunity", "Order") and pd.notna(r["source_id"]):
+            grouped[(r["source_object"], r["source_id"])].append(invoice)
+    wanted = {key: rollups(invoices) for key, invoices in sorted(grouped.items())}
     before = wh.read("sf_rollups_written", ["key", "values"])
     last = dict(zip(before["key"], before["values"], strict=True))
     written = 0
