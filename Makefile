@@ -45,9 +45,11 @@ sandbox: install
 
 bench: install
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.readme_figures
 
 soak: install
 	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.readme_figures
 
 clean:
 	rm -rf $(VENV) .dagster_home .sandbox_state .pytest_cache .ruff_cache
