@@ -927,11 +927,10 @@ def p6_quality(result: Any, planted: dict[str, tuple[str, set[tuple[str, str | N
 
 def _p6_child(lines: int) -> dict[str, Any]:
     from sfxero_dagster.config import load_config
-    from sfxero_dagster.core.staging import StgInvoiceHeaders, StgInvoiceLines
-    from sfxero_dagster.core.validation import references_from_frames, validate_invoices
+    from sfxero_dagster.core.validation import validate_invoices
     from sfxero_dagster.core.warehouse import Warehouse
     from sfxero_dagster.defs.salesforce.assets import ASSET_NAMES
-    from sfxero_dagster.defs.staging.assets import stage_all
+    from sfxero_dagster.defs.staging.assets import stage_all, validation_inputs
     from sfxero_dagster.defs.xero.assets import reference_frames
 
     cfg = load_config(CONFIG)
@@ -951,19 +950,7 @@ def _p6_child(lines: int) -> dict[str, Any]:
             for name, df in stage_all(wh, cfg).items():
                 wh.replace(name, df)
             staged, stage_peak = time.perf_counter(), _peak_mb()
-            headers = wh.read("stg_invoice_headers", list(StgInvoiceHeaders.to_schema().columns))
-            lns = wh.read("stg_invoice_lines", list(StgInvoiceLines.to_schema().columns))
-            references = references_from_frames(
-                wh.read("xero_organisation", ["tenant_key", "base_currency"]),
-                wh.read("xero_tax_rates", ["tenant_key", "tax_type", "status", "effective_rate"]),
-                wh.read("xero_currencies", ["tenant_key", "code"]),
-                wh.read(
-                    "xero_tracking_options",
-                    ["tenant_key", "category", "category_status", "option", "option_status"],
-                ),
-                wh.read("xero_accounts", ["tenant_key", "code", "status"]),
-                wh.read("xero_items", ["tenant_key", "code"]),
-            )
+            headers, lns, references = validation_inputs(wh)
             to_send = headers.loc[~headers["is_deleted"].astype(bool) & ~headers["is_cancelled"].astype(bool)]
             result = validate_invoices(to_send, lns, references, cfg)
             wh.replace("valid_invoice_headers", result.valid)

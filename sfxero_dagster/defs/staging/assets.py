@@ -16,6 +16,7 @@ from sfxero_dagster.core.reasons import REASONS
 from sfxero_dagster.core.staging import StgInvoiceHeaders, StgInvoiceLines
 from sfxero_dagster.core.transform import stage_customers, stage_invoices, stage_products
 from sfxero_dagster.core.validation import (
+    TenantReference,
     ValidationResult,
     references_from_frames,
     validate_customers,
@@ -264,19 +265,7 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
     ):
         cfg = sfxero_config.config
         wh = warehouse.open()
-        headers = wh.read("stg_invoice_headers", list(StgInvoiceHeaders.to_schema().columns))
-        lines = wh.read("stg_invoice_lines", list(StgInvoiceLines.to_schema().columns))
-        references = references_from_frames(
-            wh.read("xero_organisation", ["tenant_key", "base_currency"]),
-            wh.read("xero_tax_rates", ["tenant_key", "tax_type", "status", "effective_rate"]),
-            wh.read("xero_currencies", ["tenant_key", "code"]),
-            wh.read(
-                "xero_tracking_options",
-                ["tenant_key", "category", "category_status", "option", "option_status"],
-            ),
-            wh.read("xero_accounts", ["tenant_key", "code", "status"]),
-            wh.read("xero_items", ["tenant_key", "code"]),
-        )
+        headers, lines, references = validation_inputs(wh)
         missing = sorted({t.key for t in cfg.xero.tenants} - set(references))
         if missing:
             raise dg.Failure(
@@ -308,6 +297,23 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
         yield _check_result("invoice_rejects", result, len(to_send))
 
     return [valid_customers, valid_invoices]
+
+
+def validation_inputs(wh: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, TenantReference]]:
+    """What ``valid_invoices`` validates: the staged headers and lines, and each tenant's Xero settings."""
+    headers = wh.read("stg_invoice_headers", list(StgInvoiceHeaders.to_schema().columns))
+    lines = wh.read("stg_invoice_lines", list(StgInvoiceLines.to_schema().columns))
+    references = references_from_frames(
+        wh.read("xero_organisation", ["tenant_key", "base_currency"]),
+        wh.read("xero_tax_rates", ["tenant_key", "tax_type", "status", "effective_rate"]),
+        wh.read("xero_currencies", ["tenant_key", "code"]),
+        wh.read(
+            "xero_tracking_options", ["tenant_key", "category", "category_status", "option", "option_status"]
+        ),
+        wh.read("xero_accounts", ["tenant_key", "code", "status"]),
+        wh.read("xero_items", ["tenant_key", "code"]),
+    )
+    return headers, lines, references
 
 
 def staging_defs(config: SfxeroConfig) -> dg.Definitions:
