@@ -10,8 +10,9 @@ the sync's own clients, so a bug in a client cannot hide itself. The invariants:
 - **stale**: a live invoice's lines are Salesforce's lines and a contact has its Account's phone
   (updates landed); a cancelled source's invoice is voided or credited;
 - **orphans**: nothing in Xero carries our keys without a ledger link (a write the ledger lost);
-- **writeback**: Salesforce holds each link's Xero ids, number and online URL, and Xero_Invoice__c
-  matches Xero (status, total, paid, credited, due);
+- **writeback**: Salesforce holds each link's Xero ids, number and online URL, Xero_Invoice__c
+  matches Xero (status, total, paid, credited, due) and every payment and credit allocation is a
+  Xero_Payment__c with its amount;
 - **ledger**: no open intents; every link points at an existing Xero object with its number; no two
   records linked to one invoice;
 - **queue**: every planted problem (manifest) is open with its reason, and the open queue is the
@@ -275,6 +276,24 @@ def check(
                     out["writeback"] += [
                         f"{pay.invoice_object} {inv.get('InvoiceNumber')} {f}: {row.get(f)} vs {v}"
                     ]
+
+    payments = {r.get(pay.payment_external_id): r for r in sf.store.all(pay.payment_object)}
+    for inv in target.values():  # every payment and credit allocation in Xero_Payment__c
+        settled = [(p["PaymentID"], p.get("Amount")) for p in inv.get("Payments") or []]
+        settled += [
+            (f"{c['CreditNoteID']}:{inv['InvoiceID']}", c.get("AppliedAmount", c.get("Amount")))
+            for c in inv.get("CreditNotes") or []
+        ]
+        for key, amount in settled:
+            row = payments.get(key)
+            if (
+                row is None
+                or row.get("Status__c") == "Deleted"
+                or abs(_dec(row.get("Amount__c")) - _dec(amount)) >= Decimal("0.005")
+            ):
+                out["writeback"] += [
+                    f"{pay.payment_object} {key} of {inv.get('InvoiceNumber')} missing or wrong"
+                ]
 
     # ----- queue: planted problems open with their reason; the baseline's queue otherwise
     open_items = {(i.sf_object, i.sf_id, i.tenant_id, i.reason_code) for i in queue}
