@@ -25,6 +25,7 @@ sandbox actually applied them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import os
@@ -65,6 +66,7 @@ RESULTS = REPO / "bench" / "results"
 # schedule's small delta on a loaded machine, short enough that a timeout fault costs seconds. Preparing
 # (bulk jobs the sandbox runs inside one request) keeps the shipped defaults.
 XERO_TIMEOUT, SF_TIMEOUT = 3.0, 10.0
+SCHEDULE_LIMIT = 900.0  # seconds; a schedule still running then is killed and reported as hung
 EXTRACT_DELTA = ("accounts", "opportunities", "opportunity_line_items", "orders", "order_items")
 
 # Where a fault can be aimed: (methods, path regex) per endpoint, searched in the request path.
@@ -841,6 +843,7 @@ class Soak:
         meta = json.loads((base / "meta.json").read_text())
         progress(f"soak: prepared in {meta['timings']['total']:.0f}s; Xero holds {meta['xero']}")
         t0 = time.perf_counter()
+        importlib.import_module("sfxero_dagster.definitions")  # imported once, not in every child
         shared = load_apps(base) if self.fork else None  # forked children share it copy-on-write
         progress(f"soak: snapshot loaded in {time.perf_counter() - t0:.1f}s")
 
@@ -883,16 +886,30 @@ class Soak:
         progress: Any,
     ) -> list[dict[str, Any]]:
         records: dict[int, dict[str, Any]] = {}
-        running: dict[int, Schedule] = {}
+        running: dict[int, tuple[Schedule, float]] = {}
 
-        def finish(pid: int) -> None:
-            sched = running.pop(pid)
+        def finish(pid: int, hung: bool = False) -> None:
+            sched, _ = running.pop(pid)
             rec = _result(root / f"s{sched.index:04d}.json")
+            if hung:  # a run that never ends is a finding too (see the schedule's log)
+                rec = {"error": f"no result after {SCHEDULE_LIMIT:.0f}s: killed"}
             records[sched.index] = (
                 rec if "counts" in rec else {"index": sched.index, "crash": rec.get("error")}
             )
             self._progress(records[sched.index], len(records), len(plan), progress)
             shutil.rmtree(root / f"s{sched.index:04d}", ignore_errors=True)
+
+        def wait_for_one() -> None:
+            while True:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+                if pid:
+                    return finish(pid)
+                for pid, (_, started) in list(running.items()):
+                    if time.monotonic() - started > SCHEDULE_LIMIT:
+                        os.kill(pid, signal.SIGKILL)
+                        os.waitpid(pid, 0)
+                        return finish(pid, hung=True)
+                time.sleep(0.2)
 
         for sched in plan:
             work = root / f"s{sched.index:04d}"
@@ -910,12 +927,11 @@ class Soak:
                 shutil.rmtree(work, ignore_errors=True)
                 continue
             while len(running) >= self.jobs:
-                finish(os.waitpid(-1, 0)[0])
-            running[_in_child(fn, root / f"s{sched.index:04d}.json", root / f"s{sched.index:04d}.log")] = (
-                sched
-            )
+                wait_for_one()
+            out, logfile = root / f"s{sched.index:04d}.json", root / f"s{sched.index:04d}.log"
+            running[_in_child(fn, out, logfile)] = (sched, time.monotonic())
         while running:
-            finish(os.waitpid(-1, 0)[0])
+            wait_for_one()
         return [records[i] for i in sorted(records)]
 
     @staticmethod
