@@ -9,8 +9,10 @@ How it stays affordable on two cores:
    and opportunities, edited lines, cancelled orders with and without payments, payments in Xero, edited
    accounts), extracted and staged but not pushed. That state is the snapshot every schedule starts from.
 2. **Restore by fork.** The emulators of the snapshot are loaded once, in memory; each schedule runs in a
-   forked child, so the restore is copy-on-write (the ledger and warehouse files are copied). ``--no-fork``
-   reloads them from the snapshot files instead (the tests use it).
+   forked child, so the restore is copy-on-write (the ledger and warehouse files are copied), and two
+   schedules run side by side (``--jobs``). ``--no-fork`` reloads them from the snapshot files instead
+   (the tests use it). ``--workdir`` keeps the snapshot, and a later soak with the same scale and seed
+   reuses it.
 3. **A baseline.** One fault-free run on the snapshot gives what the schedules must reproduce (links and
    review queue) and how many requests each endpoint gets, so every fault is aimed where it can fire.
 
