@@ -84,6 +84,38 @@ def test_store_persists_decimals_and_rolls_back(tmp_path: Path) -> None:
     assert again.delete("Contact", "5") and not again.delete("Contact", "5")
 
 
+def test_store_find_follows_every_write(tmp_path: Path) -> None:
+    """``find`` answers like a scan after puts, in-place changes, deletes, rollbacks and a reopen."""
+    store = RecordStore(tmp_path / "state.sqlite3")
+    store.put_many("Account", [(f"a{i}", {"Id": f"a{i}", "Ext": f"X-{i % 3}"}) for i in range(9)])
+
+    def scan(value: str) -> list[str]:
+        return [r["Id"] for r in store.all("Account") if str(r.get("Ext")).lower() == value.lower()]
+
+    def found(value: str) -> list[str]:
+        return [r["Id"] for r in store.find("Account", "Ext", value)]
+
+    assert found("x-1") == scan("x-1") == ["a1", "a4", "a7"]
+    rec = store.get("Account", "a4")
+    rec["Ext"] = "X-2"  # changed in place, then written
+    store.put("Account", "a4", rec)
+    store.put("Account", "a9", {"Id": "a9", "Ext": "x-1"})
+    store.delete("Account", "a7")
+    store.put("Account", "a1", {"Id": "a1"})  # field removed
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put("Account", "a10", {"Id": "a10", "Ext": "X-1"})
+        raise RuntimeError("boom")
+    for value in ("X-0", "X-1", "X-2", "nothing"):
+        assert found(value) == scan(value), value
+    assert found("X-1") == ["a9"] and store.find("Account", "Ext", None) == []
+    store.close()
+    again = RecordStore(tmp_path / "state.sqlite3")
+    assert [r["Id"] for r in again.find("Account", "Ext", "x-2")] == [
+        r["Id"] for r in again.all("Account") if r.get("Ext") == "X-2"
+    ]
+    assert sorted(r["Id"] for r in again.find("Account", "Ext", "x-2")) == ["a2", "a4", "a5", "a8"]
+
+
 @pytest.fixture
 def tls_server(tmp_path: Path):
     app = SandboxApp()

@@ -66,3 +66,61 @@ def test_bad_jobs_are_refused(sf: Salesforce) -> None:
         list(sf.bulk2.Account.query("SELECT Nope FROM Account", wait=0))
     with pytest.raises(SalesforceMalformedRequest):
         sf.bulk2.Account.upsert(records=[{"Name": "x"}], external_id_field="Name", wait=0)
+
+
+def test_a_large_job_runs_in_internal_batches(sf_sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each status read advances the job by one internal batch (InProgress until the last), and a batch
+    commits with the job's progress: an emulator restarted mid-job neither repeats nor skips a row."""
+    from sfxero_dagster.sandbox.salesforce import bulk2
+
+    from .conftest import start
+
+    monkeypatch.setattr(bulk2, "INTERNAL_BATCH", 4)
+    s = sf_sandbox.session()
+    base = f"{sf_sandbox.info['instance_url']}/services/data/v59.0/jobs/ingest"
+    s.headers["Authorization"] = f"Bearer {sf_sandbox.login()}"
+    job = s.post(base, json={"object": "Account", "operation": "insert"}, timeout=10).json()
+    body = "Name,BillingCity\n" + "".join(f"Batch {i},Cork\n" for i in range(10))
+    put = s.put(f"{base}/{job['id']}/batches", data=body, headers={"Content-Type": "text/csv"}, timeout=10)
+    assert put.status_code == 201
+    s.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, timeout=10).raise_for_status()
+    first = s.get(f"{base}/{job['id']}", timeout=10).json()
+    assert (first["state"], first["numberRecordsProcessed"]) == ("InProgress", 4)
+
+    sf_sandbox.server.stop()  # a restart between two internal batches
+    app, server = start(sf_sandbox.state_dir, sf_sandbox.app.clock)
+    try:
+        base = f"{server.url}/services/data/v59.0/jobs/ingest"
+        states = [s.get(f"{base}/{job['id']}", timeout=10).json() for _ in range(2)]
+        assert [(j["state"], j["numberRecordsProcessed"]) for j in states] == [
+            ("InProgress", 8),
+            ("JobComplete", 10),
+        ]
+        names = sorted(r["Name"] for r in app.store.all("Account"))
+        assert names == sorted(f"Batch {i}" for i in range(10))  # each row once
+        ok = rows(s.get(f"{base}/{job['id']}/successfulResults", timeout=10).text)
+        assert len(ok) == 10 and len({r["sf__Id"] for r in ok}) == 10
+    finally:
+        server.stop()
+
+
+def test_an_aborted_job_lists_what_it_did_not_process(sf_sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sfxero_dagster.sandbox.salesforce import bulk2
+
+    monkeypatch.setattr(bulk2, "INTERNAL_BATCH", 3)
+    s = sf_sandbox.session()
+    base = f"{sf_sandbox.info['instance_url']}/services/data/v59.0/jobs/ingest"
+    s.headers["Authorization"] = f"Bearer {sf_sandbox.login()}"
+    job = s.post(base, json={"object": "Account", "operation": "insert"}, timeout=10).json()
+    body = "Name\n" + "".join(f"Abort {i}\n" for i in range(5))
+    s.put(f"{base}/{job['id']}/batches", data=body, headers={"Content-Type": "text/csv"}, timeout=10)
+    s.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, timeout=10).raise_for_status()
+    assert s.get(f"{base}/{job['id']}", timeout=10).json()["state"] == "InProgress"
+    s.patch(f"{base}/{job['id']}", json={"state": "Aborted"}, timeout=10).raise_for_status()
+    after = s.get(f"{base}/{job['id']}", timeout=10).json()
+    assert (after["state"], after["numberRecordsProcessed"]) == ("Aborted", 3)
+    left = rows(s.get(f"{base}/{job['id']}/unprocessedrecords", timeout=10).text)
+    assert [r["Name"] for r in left] == ["Abort 3", "Abort 4"]
+    assert sf_sandbox.app.store.count("Account") == 3
+    assert s.delete(f"{base}/{job['id']}", timeout=10).status_code == 204
+    assert s.get(f"{base}/{job['id']}", timeout=10).status_code == 404

@@ -557,12 +557,8 @@ class SalesforceApp(SandboxApp):
                 err("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
         for f in obj.fields.values():
             if f.unique and clean.get(f.name) not in (None, ""):
-                for other in self.store.all(obj.name):
-                    if (
-                        other.get(f.name)
-                        and str(other[f.name]).lower() == str(clean[f.name]).lower()
-                        and other["Id"] != (existing or {}).get("Id")
-                    ):
+                for other in self.store.find(obj.name, f.name, clean[f.name]):
+                    if other.get(f.name) and other["Id"] != (existing or {}).get("Id"):
                         err(
                             "DUPLICATE_VALUE",
                             f"duplicate value found: {f.name} duplicates value on record with id: {other['Id']}",
@@ -671,7 +667,11 @@ class SalesforceApp(SandboxApp):
         parent = self.store.get(parent_obj, rec.get(fk) or "")
         if parent is None:
             return
-        lines = [x for x in self.store.all(obj.name) if x.get(fk) == parent["Id"] and not x.get("IsDeleted")]
+        lines = [
+            x
+            for x in self.store.find(obj.name, fk, parent["Id"])
+            if x.get(fk) == parent["Id"] and not x.get("IsDeleted")
+        ]
         parent = copy.deepcopy(parent)
         parent[total_field] = sum((Decimal(str(x.get("TotalPrice") or 0)) for x in lines), Decimal("0.00"))
         parent["SystemModstamp"] = self.stamp()
@@ -832,13 +832,7 @@ class SalesforceApp(SandboxApp):
         f = obj.field(key)
         if f is None:
             return []
-        return [
-            r
-            for r in self.store.all(obj.name)
-            if not r.get("IsDeleted")
-            and r.get(f.name) is not None
-            and str(r[f.name]).lower() == str(value).lower()
-        ]
+        return [r for r in self.store.find(obj.name, f.name, value) if not r.get("IsDeleted")]
 
     def _external(self, req: Request) -> tuple[ObjectDef | None, FieldDef | None, str]:
         obj = self.obj(req.params["obj"])

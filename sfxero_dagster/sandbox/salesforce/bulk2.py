@@ -1,6 +1,9 @@
 """Bulk API 2.0 for the Salesforce emulator: ingest jobs (CSV read by header name) and query jobs
-(CSV pages with ``Sforce-Locator``). Jobs are processed when their status is next read, as Salesforce
-processes them asynchronously after ``UploadComplete``; every record goes through the REST write path.
+(CSV pages with ``Sforce-Locator``). Salesforce processes an ingest job asynchronously after
+``UploadComplete``, in internal batches of 10,000 records; here each status read advances the job by one
+such batch (``InProgress`` until the last), so a large job never holds a request past a client's read
+timeout. Every record goes through the REST write path; a batch and the job's progress commit together.
+Each job is stored under its own key (one document for all jobs was rewritten whole on every change).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ OPERATIONS = {
     "query": ("query", "queryAll"),
 }
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
+INTERNAL_BATCH = 10_000  # records Salesforce processes per internal batch of an ingest job
 
 
 def register(app: SalesforceApp) -> None:
@@ -40,14 +44,12 @@ def register(app: SalesforceApp) -> None:
     r("GET", JOBS + r"/(?P<job>[\w]+)/results/?", lambda q: _query_results(app, q))
 
 
-def _jobs(app: SalesforceApp) -> dict[str, dict]:
-    return app.store.get_meta("bulk_jobs", {})
+def _key(job_id: str) -> str:
+    return f"bulk_job:{job_id}"
 
 
 def _save(app: SalesforceApp, job: dict) -> None:
-    jobs = _jobs(app)
-    jobs[job["id"]] = job
-    app.store.set_meta("bulk_jobs", jobs)
+    app.store.set_meta(_key(job["id"]), job)
 
 
 def _error(message: str, code: str = "INVALIDJOB", status: int = 400) -> Response:
@@ -114,7 +116,7 @@ def _create(app: SalesforceApp, req: Request) -> Response:
 
 
 def _get_job(app: SalesforceApp, req: Request) -> dict | None:
-    job = _jobs(app).get(req.params["job"])
+    job = app.store.get_meta(_key(req.params["job"]))
     return job if job and job["_kind"] == req.params["kind"] else None
 
 
@@ -123,10 +125,10 @@ def _status(app: SalesforceApp, req: Request) -> Response:
         job = _get_job(app, req)
         if job is None:
             return _error("Job not found", "NOT_FOUND", 404)
-        if job["state"] == "UploadComplete":
-            _process(app, job) if job["_kind"] == "ingest" else job.update(
-                state="JobComplete", numberRecordsProcessed=len(job["_rows"])
-            )
+        if job["_kind"] == "ingest" and job["state"] in ("UploadComplete", "InProgress"):
+            _process(app, job)
+        elif job["state"] == "UploadComplete":
+            job.update(state="JobComplete", numberRecordsProcessed=len(job["_rows"]))
             _save(app, job)
         info = _info(job)
     if job["_kind"] == "ingest":
@@ -147,6 +149,9 @@ def _set_state(app: SalesforceApp, req: Request) -> Response:
             job["state"] = "UploadComplete"
         elif state == "Aborted" and job["state"] in ("Open", "UploadComplete", "InProgress"):
             job["state"] = "Aborted"
+            if job["_kind"] == "ingest" and job["_data"]:  # what no batch reached is "unprocessed"
+                rows = csv.DictReader(io.StringIO(job["_data"]), delimiter=DELIMITERS[job["columnDelimiter"]])
+                job["_unprocessed"] = list(rows)[job.get("_next", 0) :]
         else:
             return _error(
                 f"Cannot change the job state from {job['state']} to {state}", "INVALIDJOBSTATE", 409
@@ -157,10 +162,8 @@ def _set_state(app: SalesforceApp, req: Request) -> Response:
 
 def _delete(app: SalesforceApp, req: Request) -> Response:
     with app.lock:
-        jobs = _jobs(app)
-        if jobs.pop(req.params["job"], None) is None:
+        if _get_job(app, req) is None or not app.store.delete_meta(_key(req.params["job"])):
             return _error("Job not found", "NOT_FOUND", 404)
-        app.store.set_meta("bulk_jobs", jobs)
     return Response.empty(204)
 
 
@@ -180,10 +183,25 @@ def _upload(app: SalesforceApp, req: Request) -> Response:
 
 
 def _process(app: SalesforceApp, job: dict) -> None:
-    """Apply every CSV row through the REST write path; columns are read by header name."""
+    """Apply the job's next internal batch of CSV rows through the REST write path (columns read by
+    header name), committed with the job's progress: a restarted emulator neither skips nor repeats a row.
+    """
     obj = app.obj(job["object"])
     rows = list(csv.DictReader(io.StringIO(job["_data"]), delimiter=DELIMITERS[job["columnDelimiter"]]))
-    job["state"] = "InProgress"
+    start = job.get("_next", 0)
+    batch = rows[start : start + INTERNAL_BATCH]
+    with app.store.transaction():
+        _apply(app, obj, job, batch)
+        job["_next"] = start + len(batch)
+        if job["_next"] >= len(rows):
+            job["state"] = "JobComplete"
+        else:
+            job["state"] = "InProgress"
+        job["systemModstamp"] = app.stamp()
+        _save(app, job)
+
+
+def _apply(app: SalesforceApp, obj: Any, job: dict, rows: list[dict]) -> None:
     for row in rows:
         # Bulk 2.0: an empty field leaves the value alone; #N/A sets it to null.
         values = {k: (None if v == "#N/A" else v) for k, v in row.items() if k is not None and v != ""}
@@ -232,8 +250,6 @@ def _process(app: SalesforceApp, job: dict) -> None:
             job["_success"].append(
                 {"sf__Id": rec["Id"], "sf__Created": "true" if created else "false", **row}
             )
-    job["state"] = "JobComplete"
-    job["systemModstamp"] = app.stamp()
 
 
 def _csv(rows: list[dict], header: list[str]) -> bytes:
