@@ -302,9 +302,15 @@ class SalesforceClient:
         page = self.call("query", lambda sf: sf.query(soql, include_deleted=include_deleted, headers=headers))
         total = page.get("totalSize", 0)
         progress = Progress(self.progress_log, f"Salesforce {_object_of(soql)} read", total, unit="rows")
-        if total > self.settings.bulk_threshold and not page.get("done", True) and "(select" not in soql.lower():
+        if (
+            total > self.settings.bulk_threshold
+            and not page.get("done", True)
+            and "(select" not in soql.lower()
+        ):
             if self.progress_log:
-                self.progress_log(f"Salesforce {_object_of(soql)}: {total:,} rows, reading them in a Bulk 2.0 job")
+                self.progress_log(
+                    f"Salesforce {_object_of(soql)}: {total:,} rows, reading them in a Bulk 2.0 job"
+                )
             for record in self.bulk_query(soql, include_deleted=include_deleted):
                 progress.add(1)
                 yield record

@@ -274,6 +274,9 @@ def test_xero_ids_are_written_back_to_salesforce_once(prepared_world: World) -> 
     n_invoices = int((links["xero_object"] == "Invoices").sum())
     assert meta["written"] == n_contacts + n_invoices and meta["failed"] == 0
     assert meta["salesforce_requests"] <= 1 + 3  # a login and one collection per object (all under 200)
+    # a rerun before the next extract (whose copy still lacks the ids) remembers what it wrote
+    rerun = world.materialize(dg.AssetSelection.keys("salesforce/xero_ids"))
+    assert _meta(rerun, "salesforce/xero_ids")["written"] == 0
     sf = SalesforceClient(
         SalesforceResource(
             config_path=str(world.config_path),
@@ -306,6 +309,17 @@ def test_xero_ids_are_written_back_to_salesforce_once(prepared_world: World) -> 
     assert _meta(again, "salesforce/xero_ids")["xero_api_calls"] == 0
     for key in ("xero/au/contacts", "xero/uk/contacts", "xero/au/invoices", "xero/uk/invoices"):
         assert _meta(again, key)["xero_api_calls"] == 0, key
+    # someone clears an id in Salesforce: once an extract has seen it, it is written again (only it)
+    cleared = links.loc[links["xero_object"] == "Contacts", "sf_id"].iloc[0]
+    world.handle.clock.advance(60)
+    world.handle.salesforce.act("edit", id=cleared, fields={"Xero_Contact_Id__c": None})
+    world.handle.clock.advance(60)
+    world.materialize(dg.AssetSelection.groups("salesforce_extract"), partition_key=world.today())
+    restored = world.materialize(dg.AssetSelection.keys("salesforce/xero_ids"))
+    assert _meta(restored, "salesforce/xero_ids")["written"] == 1
+    assert _meta(restored, "salesforce/xero_ids")["account_updates"] == 1
+    (row,) = sf.query(f"SELECT Xero_Contact_Id__c FROM Account WHERE Id = '{cleared}'")
+    assert row["Xero_Contact_Id__c"] == links.set_index("sf_id").loc[cleared, "xero_id"]
 
 
 def test_a_changed_opportunity_updates_its_invoice_and_a_cancelled_order_voids_it(

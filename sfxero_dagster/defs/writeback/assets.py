@@ -2,7 +2,10 @@
 invoice URL on the Opportunity or Order.
 
 Only values that differ from what the last extract saw in Salesforce are written, in collections of
-200 (or one Bulk 2.0 job above the threshold). A failed record goes to the review queue. The online
+200 (or one Bulk 2.0 job above the threshold). A failed record goes to the review queue. What was
+written is remembered (``sf_identity_written``: a hash of the values and the record's SystemModstamp in
+the extract at the time) so that a rerun before the next extract, which still shows the old values,
+does not write them all again; once an extract reads the record again, the extract decides. The online
 invoice URL costs one Xero call per invoice, so it is fetched once and cached in the warehouse. When an
 organisation's daily call limit runs out while fetching URLs (an org with more invoices than a day's
 calls), the URLs fetched so far are kept and the ids are written without the rest; a later run adds them.
@@ -14,6 +17,7 @@ import pandas as pd
 from sfxero_dagster.clients.governor import DailyLimitReached
 from sfxero_dagster.clients.xero import XeroRequestError
 from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.core.hashing import payload_hash
 from sfxero_dagster.core.ledger import Event, QueueItemIn
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.defs.resources import (
@@ -25,6 +29,8 @@ from sfxero_dagster.defs.resources import (
 )
 
 SF_TABLE = {"Account": "sf_accounts", "Opportunity": "sf_opportunities", "Order": "sf_orders"}
+WRITTEN = "sf_identity_written"
+WRITTEN_COLUMNS = ["key", "hash", "seen"]
 
 
 def _current(wh, obj: str, fields: list[str]) -> dict[str, dict]:
@@ -32,7 +38,7 @@ def _current(wh, obj: str, fields: list[str]) -> dict[str, dict]:
     if not wh.has(table):
         return {}
     have = set(wh.query(f'SELECT * FROM "{table}" LIMIT 0').columns)
-    cols = ", ".join(f'"{c}"' for c in ["Id", *fields] if c in have)
+    cols = ", ".join(f'"{c}"' for c in ["Id", "SystemModstamp", *fields] if c in have)
     return {r["Id"]: r for r in wh.query(f'SELECT {cols} FROM "{table}"').to_dict("records")}
 
 
@@ -42,17 +48,43 @@ def _differs(want: dict, have: dict | None) -> bool:
     return any((have.get(k) or None) != (v or None) for k, v in want.items())
 
 
-def identity_updates(cfg: SfxeroConfig, wh, led, urls: dict[str, str]) -> dict[str, list[dict]]:
-    """Per object, the {Id, field: value} updates Salesforce still lacks (pure apart from reads)."""
+def _seen(have: dict) -> str | None:
+    stamp = have.get("SystemModstamp")
+    return None if stamp is None or pd.isna(stamp) else str(stamp)
+
+
+def identity_updates(
+    cfg: SfxeroConfig,
+    wh,
+    led,
+    urls: dict[str, str],
+    written: dict[str, tuple[str, str | None]] | None = None,
+) -> tuple[dict[str, list[dict]], dict[str, dict[str, str | None]]]:
+    """Per object, the {Id, field: value} updates Salesforce still lacks (pure apart from reads), and
+    per object and Id the (hash, seen) to remember once written.
+
+    ``written`` maps ``"{object}:{Id}"`` to the hash of the values last written and the SystemModstamp
+    the extract then had: while the extract still shows that version, those values are in Salesforce.
+    """
+    written = written or {}
     links = led.links_frame()
     out: dict[str, list[dict]] = {"Account": [], "Opportunity": [], "Order": []}
+    memo: dict[str, dict[str, str | None]] = {}
     if links.empty:
-        return out
+        return out, memo
+
+    def consider(obj: str, sf_id: str, want: dict, have: dict | None) -> None:
+        if not _differs(want, have):
+            return
+        key, digest, seen = f"{obj}:{sf_id}", payload_hash(want), _seen(have or {})
+        if seen is not None and written.get(key) == (digest, seen):
+            return  # written by an earlier run; the extract has not read the record since
+        out[obj].append({"Id": sf_id, **want})
+        memo[key] = {"hash": digest, "seen": seen}
+
     accounts = _current(wh, "Account", ["Xero_Contact_Id__c"])
     for r in links.loc[links["xero_object"] == "Contacts"].to_dict("records"):
-        want = {"Xero_Contact_Id__c": r["xero_id"]}
-        if _differs(want, accounts.get(r["sf_id"])):
-            out["Account"].append({"Id": r["sf_id"], **want})
+        consider("Account", r["sf_id"], {"Xero_Contact_Id__c": r["xero_id"]}, accounts.get(r["sf_id"]))
     fields = ["Xero_Invoice_Id__c", "Xero_Invoice_Number__c", "Xero_Online_Invoice_Url__c"]
     for obj in ("Opportunity", "Order"):
         current = _current(wh, obj, fields)
@@ -63,9 +95,8 @@ def identity_updates(cfg: SfxeroConfig, wh, led, urls: dict[str, str]) -> dict[s
                 "Xero_Invoice_Number__c": r["xero_number"],
                 "Xero_Online_Invoice_Url__c": urls.get(r["xero_id"]),
             }
-            if _differs(want, current.get(r["sf_id"])):
-                out[obj].append({"Id": r["sf_id"], **want})
-    return out
+            consider(obj, r["sf_id"], want, current.get(r["sf_id"]))
+    return out, memo
 
 
 def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
@@ -122,16 +153,24 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
                     fetched.append({"invoice_id": r["xero_id"], "url": found[0]})
         if fetched:
             wh.replace("xero_online_urls", pd.concat([cache, pd.DataFrame(fetched)], ignore_index=True))
-        updates = identity_updates(cfg, wh, led, urls)
+        remembered = wh.read(WRITTEN, WRITTEN_COLUMNS)
+        updates, memo = identity_updates(
+            cfg,
+            wh,
+            led,
+            urls,
+            {k: (h, s) for k, h, s in remembered.itertuples(index=False, name=None)},
+        )
         sf = salesforce.client()
         before = sf.http_requests
-        written, failed, queue, events = 0, 0, [], []
+        written, failed, queue, events, done = 0, 0, [], [], []
         for obj, records in updates.items():
             if not records:
                 continue
             for outcome, rec in zip(sf.update(obj, records), records, strict=True):
                 if outcome.success:
                     written += 1
+                    done.append({"key": f"{obj}:{rec['Id']}", **memo[f"{obj}:{rec['Id']}"]})
                     events.append(Event("writeback", context.run.run_id, "identity", obj, rec["Id"]))
                 else:
                     failed += 1
@@ -145,6 +184,12 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
                             payload=rec,
                         )
                     )
+        if done:
+            fresh = pd.DataFrame(done, columns=WRITTEN_COLUMNS)
+            wh.replace(
+                WRITTEN,
+                pd.concat([remembered.loc[~remembered["key"].isin(fresh["key"])], fresh], ignore_index=True),
+            )
         led.log_events(events)
         led.queue_upsert(queue)
         return dg.MaterializeResult(
