@@ -68,6 +68,18 @@ def test_bad_jobs_are_refused(sf: Salesforce) -> None:
         sf.bulk2.Account.upsert(records=[{"Name": "x"}], external_id_field="Name", wait=0)
 
 
+def _uploaded(sf_sandbox, body: str) -> tuple:
+    """A raw Bulk 2.0 insert job on Account with ``body`` uploaded and marked UploadComplete."""
+    s = sf_sandbox.session()
+    base = f"{sf_sandbox.info['instance_url']}/services/data/v59.0/jobs/ingest"
+    s.headers["Authorization"] = f"Bearer {sf_sandbox.login()}"
+    job = s.post(base, json={"object": "Account", "operation": "insert"}, timeout=10).json()
+    put = s.put(f"{base}/{job['id']}/batches", data=body, headers={"Content-Type": "text/csv"}, timeout=10)
+    assert put.status_code == 201
+    s.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, timeout=10).raise_for_status()
+    return s, base, job
+
+
 def test_a_large_job_runs_in_internal_batches(sf_sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each status read advances the job by one internal batch (InProgress until the last), and a batch
     commits with the job's progress: an emulator restarted mid-job neither repeats nor skips a row."""
@@ -76,14 +88,9 @@ def test_a_large_job_runs_in_internal_batches(sf_sandbox, monkeypatch: pytest.Mo
     from .conftest import start
 
     monkeypatch.setattr(bulk2, "INTERNAL_BATCH", 4)
-    s = sf_sandbox.session()
-    base = f"{sf_sandbox.info['instance_url']}/services/data/v59.0/jobs/ingest"
-    s.headers["Authorization"] = f"Bearer {sf_sandbox.login()}"
-    job = s.post(base, json={"object": "Account", "operation": "insert"}, timeout=10).json()
-    body = "Name,BillingCity\n" + "".join(f"Batch {i},Cork\n" for i in range(10))
-    put = s.put(f"{base}/{job['id']}/batches", data=body, headers={"Content-Type": "text/csv"}, timeout=10)
-    assert put.status_code == 201
-    s.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, timeout=10).raise_for_status()
+    s, base, job = _uploaded(
+        sf_sandbox, "Name,BillingCity\n" + "".join(f"Batch {i},Cork\n" for i in range(10))
+    )
     first = s.get(f"{base}/{job['id']}", timeout=10).json()
     assert (first["state"], first["numberRecordsProcessed"]) == ("InProgress", 4)
 
@@ -108,13 +115,7 @@ def test_an_aborted_job_lists_what_it_did_not_process(sf_sandbox, monkeypatch: p
     from sfxero_dagster.sandbox.salesforce import bulk2
 
     monkeypatch.setattr(bulk2, "INTERNAL_BATCH", 3)
-    s = sf_sandbox.session()
-    base = f"{sf_sandbox.info['instance_url']}/services/data/v59.0/jobs/ingest"
-    s.headers["Authorization"] = f"Bearer {sf_sandbox.login()}"
-    job = s.post(base, json={"object": "Account", "operation": "insert"}, timeout=10).json()
-    body = "Name\n" + "".join(f"Abort {i}\n" for i in range(5))
-    s.put(f"{base}/{job['id']}/batches", data=body, headers={"Content-Type": "text/csv"}, timeout=10)
-    s.patch(f"{base}/{job['id']}", json={"state": "UploadComplete"}, timeout=10).raise_for_status()
+    s, base, job = _uploaded(sf_sandbox, "Name\n" + "".join(f"Abort {i}\n" for i in range(5)))
     assert s.get(f"{base}/{job['id']}", timeout=10).json()["state"] == "InProgress"
     s.patch(f"{base}/{job['id']}", json={"state": "Aborted"}, timeout=10).raise_for_status()
     after = s.get(f"{base}/{job['id']}", timeout=10).json()

@@ -149,9 +149,8 @@ def _set_state(app: SalesforceApp, req: Request) -> Response:
             job["state"] = "UploadComplete"
         elif state == "Aborted" and job["state"] in ("Open", "UploadComplete", "InProgress"):
             job["state"] = "Aborted"
-            if job["_kind"] == "ingest" and job["_data"]:  # what no batch reached is "unprocessed"
-                rows = csv.DictReader(io.StringIO(job["_data"]), delimiter=DELIMITERS[job["columnDelimiter"]])
-                job["_unprocessed"] = list(rows)[job.get("_next", 0) :]
+            if job["_kind"] == "ingest":  # what no batch reached is "unprocessed"
+                job["_unprocessed"] = _rows(job)[job.get("_next", 0) :]
         else:
             return _error(
                 f"Cannot change the job state from {job['state']} to {state}", "INVALIDJOBSTATE", 409
@@ -182,12 +181,16 @@ def _upload(app: SalesforceApp, req: Request) -> Response:
     return Response.empty(201)
 
 
+def _rows(job: dict) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(job["_data"]), delimiter=DELIMITERS[job["columnDelimiter"]]))
+
+
 def _process(app: SalesforceApp, job: dict) -> None:
     """Apply the job's next internal batch of CSV rows through the REST write path (columns read by
     header name), committed with the job's progress: a restarted emulator neither skips nor repeats a row.
     """
     obj = app.obj(job["object"])
-    rows = list(csv.DictReader(io.StringIO(job["_data"]), delimiter=DELIMITERS[job["columnDelimiter"]]))
+    rows = _rows(job)
     start = job.get("_next", 0)
     batch = rows[start : start + INTERNAL_BATCH]
     with app.store.transaction():
