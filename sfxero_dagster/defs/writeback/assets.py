@@ -159,7 +159,7 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
             wh,
             led,
             urls,
-            {k: (h, s) for k, h, s in remembered.itertuples(index=False, name=None)},
+            {k: (h, s) for k, h, s in remembered[WRITTEN_COLUMNS].itertuples(index=False, name=None)},
         )
         sf = salesforce.client()
         before = sf.http_requests
@@ -185,11 +185,9 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
                         )
                     )
         if done:
-            fresh = pd.DataFrame(done, columns=WRITTEN_COLUMNS)
-            wh.replace(
-                WRITTEN,
-                pd.concat([remembered.loc[~remembered["key"].isin(fresh["key"])], fresh], ignore_index=True),
-            )
+            written_at = pd.Timestamp.now(tz="UTC").isoformat()
+            fresh = pd.DataFrame(done, columns=WRITTEN_COLUMNS).astype("string").assign(written_at=written_at)
+            wh.merge(WRITTEN, fresh, key="key", version="written_at")
         led.log_events(events)
         led.queue_upsert(queue)
         return dg.MaterializeResult(

@@ -558,7 +558,7 @@ class SalesforceApp(SandboxApp):
         for f in obj.fields.values():
             if f.unique and clean.get(f.name) not in (None, ""):
                 for other in self.store.find(obj.name, f.name, clean[f.name]):
-                    if other.get(f.name) and other["Id"] != (existing or {}).get("Id"):
+                    if other["Id"] != (existing or {}).get("Id"):
                         err(
                             "DUPLICATE_VALUE",
                             f"duplicate value found: {f.name} duplicates value on record with id: {other['Id']}",

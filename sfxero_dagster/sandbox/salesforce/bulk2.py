@@ -196,10 +196,7 @@ def _process(app: SalesforceApp, job: dict) -> None:
     with app.store.transaction():
         _apply(app, obj, job, batch)
         job["_next"] = start + len(batch)
-        if job["_next"] >= len(rows):
-            job["state"] = "JobComplete"
-        else:
-            job["state"] = "InProgress"
+        job["state"] = "JobComplete" if job["_next"] >= len(rows) else "InProgress"
         job["systemModstamp"] = app.stamp()
         _save(app, job)
 
