@@ -12,11 +12,12 @@ Order of rules (the first that decides wins, and each result row says which one 
    normalised name links (``exact_name``). Another name at or above ``fuzzy_threshold`` links
    (``fuzzy_name``) only when it differs as a typo does (``lookalike``): the same words reordered, a
    space more or less, or one word of four or more letters one edit away (Damerau-Levenshtein/OSA)
-   with its first letter kept; and when nothing on record contradicts it (both sides have a tax
-   number, or a non-generic e-mail domain, and they differ). Any other look-alike ('Northern Ember
+   with its first letter kept. Any other look-alike ('Northern Ember
    Consulting' for 'Southern Ember Consulting', 'Harbour Foods' for 'Harbour Foods Group') is a
    different company as often as not, so it goes to review as ``name_lookalike``, with the contact it
-   resembles and why it was not linked.
+   resembles and why it was not linked. No name, however equal, links when something both sides
+   have contradicts it (tax number, non-generic e-mail domain, phone or country differ): the account
+   goes to review (``name_contradicted`` for the same name) with the evidence for and against.
 
 Two candidates within ``ambiguity_margin`` of each other go to review (never a guess), as does a new
 contact whose name an active Xero contact of another account already has (Xero rejects duplicate
@@ -63,6 +64,7 @@ CONTACT_COLUMNS = [
     "phone",
     "street",
     "postal_code",
+    "country",
     "updated",
 ]
 
@@ -215,6 +217,7 @@ def contacts_frame(contacts: Iterable[Mapping[str, Any]], tenant_key: str) -> pd
                 or None,
                 "street": address.get("AddressLine1") or None,
                 "postal_code": address.get("PostalCode") or None,
+                "country": address.get("Country") or None,
                 "updated": c.get("UpdatedDateUTC"),
             }
         )
@@ -251,6 +254,7 @@ class _TenantIndex:
             self.norm.append(norm)
             c["_phone"] = phone_key(c.get("phone"))
             c["_address"] = address_key(c.get("street"), c.get("postal_code"))
+            c["_country"] = country_key(c.get("country"))
             c["_tax"] = normalise_tax(c.get("tax_number")) if settings.use_tax_number else ""
             c["_domain"] = (
                 email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains)
@@ -352,8 +356,13 @@ def _review(
     hits: Iterable[tuple[int, float]],
     value: str | None = None,
     why: str | None = None,
+    evidence: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
+    """A review row; ``evidence`` ({"for": [...], "against": [...]}) goes on the first candidate."""
     hits = list(hits)
+    candidates = [_candidate(index, i, s, why) for i, s in hits]
+    if evidence and candidates:
+        candidates[0]["evidence"] = dict(evidence)
     return _row(
         c["sf_account_id"],
         c["tenant_key"],
@@ -362,7 +371,7 @@ def _review(
         score=max((s for _, s in hits), default=None),
         reason_code=reason,
         xero_contact_id=value,
-        candidates=json.dumps([_candidate(index, i, s, why) for i, s in hits], ensure_ascii=False),
+        candidates=json.dumps(candidates, ensure_ascii=False),
     )
 
 
@@ -464,20 +473,43 @@ def lookalike(a: str, b: str) -> str | None:
     return None
 
 
-def _contradicted(c: Mapping[str, Any], contact: Mapping[str, Any], settings: MatchSettings) -> str | None:
-    """What on record says a name-only candidate is another company: a different tax number or e-mail
-    domain on both sides (the same ones would have linked it by rule 2 or corroborate it)."""
+def _country_code(value: Any) -> str:
+    return ""  # TODO(merge): core.countries
+
+
+def country_key(value: Any) -> str:
+    """The country a value names, comparable across spellings ('UK', 'United Kingdom' -> 'GB')."""
+    return _country_code(value)  # a value that names no country says nothing either way
+
+
+def _evidence(
+    c: Mapping[str, Any], contact: Mapping[str, Any], settings: MatchSettings
+) -> tuple[list[str], list[str]]:
+    """What on record says a name-only candidate is this account's company (for) and what says it is
+    another company (against): each of tax number, e-mail domain, phone and country that both sides have.
+
+    Name-only evidence never outweighs a contradiction: a customer's invoices posted to another company
+    put its money and details in the wrong place, while a review costs a person a minute.
+    """
     tax = normalise_tax(c.get("tax_number")) if settings.use_tax_number else ""
-    if tax and contact["_tax"] and tax != contact["_tax"]:
-        return "the tax numbers differ"
     domain = (
         email_domain(c.get("email"), ignore_generic=settings.ignore_generic_email_domains)
         if settings.use_email_domain
         else ""
     )
-    if domain and contact["_domain"] and domain != contact["_domain"]:
-        return f"the e-mail domains differ ({domain} vs {contact['_domain']})"
-    return None
+    pairs = [
+        ("tax number", tax, contact["_tax"]),
+        ("e-mail domain", domain, contact["_domain"]),
+        ("phone", phone_key(c.get("phone")), contact["_phone"]),
+        ("country", country_key(c.get("country")), contact["_country"]),
+    ]
+    agree = [f"the {what}s are the same" for what, ours, theirs in pairs if ours and ours == theirs]
+    differ = [
+        f"the {what}s differ" + ("" if what == "tax number" else f" ({ours} vs {theirs})")
+        for what, ours, theirs in pairs
+        if ours and theirs and ours != theirs
+    ]
+    return agree, differ
 
 
 def _floor(settings: MatchSettings) -> float:
@@ -536,12 +568,38 @@ def _by_name(
             if len(close) > 1:
                 return _review(index, c, "ambiguous_contact_match", "fuzzy_name", close)
             i = hits[0][0]
+            contact = index.rows[i]["contact_id"]
+            agree, differ = _evidence(c, index.rows[i], settings)
             if index.norm[i] == norm:
+                if differ:  # the same name is not the same company when the details say otherwise
+                    evidence = {
+                        "for": ["the names are the same after normalising", *agree],
+                        "against": differ,
+                    }
+                    return _review(
+                        index,
+                        c,
+                        "name_contradicted",
+                        "exact_name",
+                        [(i, top)],
+                        value=contact,
+                        why="; ".join(differ),
+                        evidence=evidence,
+                    )
                 return _link(index, c, i, "exact_name", top)
-            why = lookalike(norm, index.norm[i]) or _contradicted(c, index.rows[i], settings)
+            why = lookalike(norm, index.norm[i]) or ("; ".join(differ) if differ else None)
             if why:
-                contact = index.rows[i]["contact_id"]
-                return _review(index, c, "name_lookalike", "fuzzy_name", [(i, top)], value=contact, why=why)
+                evidence = {"for": [f"the names score {top:g}", *agree], "against": [why]}
+                return _review(
+                    index,
+                    c,
+                    "name_lookalike",
+                    "fuzzy_name",
+                    [(i, top)],
+                    value=contact,
+                    why=why,
+                    evidence=evidence,
+                )
             return _link(index, c, i, "fuzzy_name", top)
     if taken:
         return _review(index, c, "name_clash", "exact_name", [(i, 100.0) for i in taken])

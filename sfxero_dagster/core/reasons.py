@@ -223,6 +223,15 @@ _REASONS: tuple[Reason, ...] = (
         "in Xero_Contact_Id__c; if not, create this account's contact in Xero and put its ContactID there.",
     ),
     Reason(
+        "name_contradicted",
+        "match",
+        "ERROR",
+        "A Xero contact has this account's name, but its details say it is another company; it was not linked.",
+        "Xero contact {contact!r} ({value}) has this account's name, but {why}. If it is the same company, "
+        "put {value} in Xero_Contact_Id__c on the account; if not, rename the account (Xero rejects two "
+        "contacts with one name).",
+    ),
+    Reason(
         "name_clash",
         "match",
         "ERROR",

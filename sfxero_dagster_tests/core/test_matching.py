@@ -266,6 +266,11 @@ def test_every_planted_matching_case(scale: str) -> None:
     for kind, (action, rule) in EXPECT.items():
         for entry in manifest[kind]:
             row = rows.loc[entry["id"]]
+            if kind == "ambiguous_match" and row.reason_code == "name_contradicted":
+                # at medium scale a look-alike of another account can have the very same name; its
+                # e-mail domain and phone say it is another company, so it is reviewed, never linked
+                assert (row.action, row.rule) == ("review", "exact_name"), row.to_dict()
+                continue
             if kind == "ambiguous_match":  # at medium scale another account may also contest the contact
                 assert row.rule in {rule, "contested:exact_name", "contested:fuzzy_name"}, row.to_dict()
             else:
@@ -276,3 +281,39 @@ def test_every_planted_matching_case(scale: str) -> None:
             if kind == "ambiguous_match":
                 assert row.reason_code == "ambiguous_contact_match"
                 assert row.rule != "fuzzy_name" or len(json.loads(row.candidates)) >= 2
+
+
+def test_the_same_name_never_links_against_contradicting_evidence() -> None:
+    """Invariant 2: equal up to letter case, but another company's e-mail domain and phone -> review."""
+    other = xero(
+        {
+            "Name": "HARBOUR FOODS PTY LTD",
+            "EmailAddress": "ap@harbour-foods-other.example",
+            "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": "+61 3 5555 0000"}],
+        }
+    )
+    row = run([customer()], other).loc[SF_ID]
+    assert (row.action, row.reason_code, row.rule) == ("review", "name_contradicted", "exact_name")
+    candidate = json.loads(row.candidates)[0]
+    assert candidate["evidence"]["for"] == ["the names are the same after normalising"]
+    assert candidate["evidence"]["against"] == [
+        "the e-mail domains differ (harbourfoods.example vs harbour-foods-other.example)",
+        "the phones differ (98765432 vs 55550000)",
+    ]
+    text = hint(
+        "name_contradicted", value=row.xero_contact_id, contact=candidate["name"], why=candidate["why"]
+    )
+    assert "Xero_Contact_Id__c" in text and "the phones differ" in text and "{" not in text
+    # what both sides agree on is evidence for; with nothing against, the same name links as before
+    same = xero({"Name": "HARBOUR FOODS PTY LTD", "EmailAddress": "ap@harbourfoods.example"})
+    row = run([customer()], same).loc[SF_ID]
+    assert (row.action, row.rule) == ("link", "exact_name")
+    # one differing detail is enough: a tax number, a phone alone
+    for detail in (
+        {"TaxNumber": "99 999 999 999"},
+        {"Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": "0400 000 000"}]},
+    ):
+        row = run([customer(tax_number="11 222 333 444")], xero({"Name": "Harbour Foods", **detail})).loc[
+            SF_ID
+        ]
+        assert (row.action, row.reason_code) == ("review", "name_contradicted"), detail
