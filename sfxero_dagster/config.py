@@ -208,6 +208,28 @@ class MatchingConfig(_Model):
     ignore_generic_email_domains: bool = True
 
 
+ContactField = Literal[
+    "Name", "ContactNumber", "EmailAddress", "Phones", "Addresses", "TaxNumber", "DefaultCurrency"
+]
+Master = Literal["salesforce", "xero"]
+
+
+class ContactsConfig(_Model):
+    """Which system is the master of each Xero contact field.
+
+    A contact this project created is Salesforce's in every field. A contact that existed in Xero is
+    changed only when it was linked by strong evidence (an explicit ContactID, its ContactNumber, the
+    tax number), only in the fields mastered by Salesforce, and never in its Name; a contact linked by
+    weaker evidence (e-mail domain, name) is linked and left as it is.
+    """
+
+    master: dict[ContactField, Master] = Field(default_factory=dict)
+
+    def salesforce_masters(self) -> frozenset[str]:
+        fields = ContactField.__args__  # type: ignore[attr-defined]
+        return frozenset(f for f in fields if self.master.get(f, "salesforce") == "salesforce")
+
+
 class PaymentWriteBackConfig(_Model):
     invoice_object: str = "Xero_Invoice__c"
     invoice_external_id: str = "Xero_Invoice_Id__c"
@@ -256,6 +278,7 @@ class SfxeroConfig(_Model):
     currency: CurrencyConfig = Field(default_factory=CurrencyConfig)
     items: ItemConfig = Field(default_factory=ItemConfig)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     payments: PaymentWriteBackConfig = Field(default_factory=PaymentWriteBackConfig)
     delta: DeltaConfig = Field(default_factory=DeltaConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)

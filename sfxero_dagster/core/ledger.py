@@ -85,6 +85,19 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE events ADD COLUMN xero_id VARCHAR",
         ],
     ),
+    (
+        3,
+        [
+            # How a link came to be: 'created' (our push made the Xero record) or 'linked:<match rule>'.
+            # A push may change a Xero contact it did not create only within what its origin allows.
+            "ALTER TABLE links ADD COLUMN origin VARCHAR",
+            """UPDATE links SET origin = CASE
+                   WHEN xero_object <> 'Contacts' OR EXISTS (
+                       SELECT 1 FROM intents i WHERE i.target = 'xero:Contacts:PUT' AND i.state = 'succeeded'
+                           AND i.tenant_id = links.tenant_id AND i.sf_id = links.sf_id) THEN 'created'
+                   ELSE 'linked' END""",
+        ],
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -100,6 +113,7 @@ class Link:
     xero_number: str | None = None
     payload_hash: str | None = None
     pushed_at: datetime | None = None
+    origin: str | None = None  # 'created' or 'linked:<rule>'; the first one recorded is kept
 
 
 @dataclass(frozen=True)
@@ -259,15 +273,20 @@ class Ledger(LockedDuckDB):
                     "payload_hash": r.payload_hash,
                     "pushed_at": r.pushed_at or now,
                     "updated_at": now,
+                    "origin": r.origin,
                 }
                 for r in rows
             ]
         ).drop_duplicates(["tenant_id", "sf_object", "sf_id", "xero_object"], keep="last")
         con.register("incoming_links", df)
         con.execute(
-            """INSERT INTO links SELECT tenant_id, sf_object, sf_id, xero_object, xero_id, xero_number,
-                   payload_hash, pushed_at, updated_at FROM incoming_links
+            """INSERT INTO links (tenant_id, sf_object, sf_id, xero_object, xero_id, xero_number, payload_hash,
+                   pushed_at, updated_at, origin)
+               SELECT tenant_id, sf_object, sf_id, xero_object, xero_id, xero_number,
+                   payload_hash, pushed_at, updated_at, origin FROM incoming_links
                ON CONFLICT (tenant_id, sf_object, sf_id, xero_object) DO UPDATE SET
+                   origin = CASE WHEN excluded.xero_id IS NOT NULL AND excluded.xero_id IS DISTINCT FROM links.xero_id
+                       THEN coalesce(excluded.origin, links.origin) ELSE coalesce(links.origin, excluded.origin) END,
                    xero_id = coalesce(excluded.xero_id, links.xero_id),
                    xero_number = coalesce(excluded.xero_number, links.xero_number),
                    payload_hash = coalesce(excluded.payload_hash, links.payload_hash),
@@ -278,8 +297,8 @@ class Ledger(LockedDuckDB):
     def get_link(self, tenant_id: str, sf_object: str, sf_id: str, xero_object: str) -> Link | None:
         with self._tx() as con:
             row = con.execute(
-                """SELECT tenant_id, sf_object, sf_id, xero_object, xero_id, xero_number, payload_hash, pushed_at
-                   FROM links WHERE tenant_id=? AND sf_object=? AND sf_id=? AND xero_object=?""",
+                """SELECT tenant_id, sf_object, sf_id, xero_object, xero_id, xero_number, payload_hash, pushed_at,
+                   origin FROM links WHERE tenant_id=? AND sf_object=? AND sf_id=? AND xero_object=?""",
                 [tenant_id, sf_object, sf_id, xero_object],
             ).fetchone()
         return Link(*row) if row else None
@@ -287,8 +306,8 @@ class Ledger(LockedDuckDB):
     def link_by_xero_id(self, xero_id: str) -> list[Link]:
         with self._tx() as con:
             rows = con.execute(
-                """SELECT tenant_id, sf_object, sf_id, xero_object, xero_id, xero_number, payload_hash, pushed_at
-                   FROM links WHERE xero_id=? ORDER BY tenant_id, sf_object, sf_id""",
+                """SELECT tenant_id, sf_object, sf_id, xero_object, xero_id, xero_number, payload_hash, pushed_at,
+                   origin FROM links WHERE xero_id=? ORDER BY tenant_id, sf_object, sf_id""",
                 [xero_id],
             ).fetchall()
         return [Link(*r) for r in rows]
@@ -351,7 +370,7 @@ class Ledger(LockedDuckDB):
         with self._tx() as con:
             con.register("wanted", pd.DataFrame({"intent_id": list(wanted)}))
             pending = con.execute(
-                """SELECT i.intent_id, tenant_id, sf_object, sf_id, xero_object, natural_key, payload_hash
+                """SELECT i.intent_id, tenant_id, sf_object, sf_id, xero_object, natural_key, payload_hash, target
                    FROM intents i JOIN wanted USING (intent_id) WHERE i.state = 'pending'"""
             ).fetchall()
             con.unregister("wanted")
@@ -371,7 +390,17 @@ class Ledger(LockedDuckDB):
             )
             con.unregister("updates")
             links = [
-                Link(p[1], p[2], p[3], p[4], wanted[p[0]].xero_id, wanted[p[0]].xero_number or p[5], p[6], ts)
+                Link(
+                    p[1],
+                    p[2],
+                    p[3],
+                    p[4],
+                    wanted[p[0]].xero_id,
+                    wanted[p[0]].xero_number or p[5],
+                    p[6],
+                    ts,
+                    "created" if p[7].endswith(":PUT") else None,
+                )
                 for p in pending
                 if wanted[p[0]].state == "succeeded"
             ]

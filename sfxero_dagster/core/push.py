@@ -14,13 +14,17 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.config import ContactField, SfxeroConfig
 from sfxero_dagster.core.hashing import payload_hash
 from sfxero_dagster.core.ledger import Link
 from sfxero_dagster.core.mapping import contact_payload, expected_totals, invoice_payload
 
-Action = Literal["create", "update", "void", "skip", "queue"]
+Action = Literal["create", "update", "void", "skip", "queue", "link"]
 VOID = {"Status": "VOIDED"}
+# Match rules that are evidence enough to let Salesforce change a contact this project did not create
+# (a person's explicit ContactID, the contact's own ContactNumber, the same tax number).
+STRONG_RULES = frozenset({"linked_contact_id", "linked_contact_number", "tax_number"})
+NEVER_ON_LINK = frozenset({"Name"})  # linking never renames a contact that was in Xero before us
 
 
 @dataclass(frozen=True)
@@ -36,10 +40,34 @@ class Planned:
     reason_code: str | None = None
     message: str | None = None
     expected: dict[str, str] = field(default_factory=dict)
+    origin: str | None = None  # a contact's link origin: 'created' or 'linked:<rule>'
 
     @property
     def writes(self) -> bool:
         return self.action in ("create", "update", "void")
+
+
+def contact_scope(origin: str | None) -> Literal["owned", "strong", "none"]:
+    """What a push may change on a linked contact: everything (we created it), the Salesforce-mastered
+    fields but the name (linked by strong evidence), or nothing (linked by e-mail domain or name)."""
+    if origin == "created":
+        return "owned"
+    rule = (origin or "").removeprefix("linked:")
+    return "strong" if rule in STRONG_RULES else "none"
+
+
+def foreign_contact_writes(plan: list[Planned], masters: frozenset[str]) -> list[str]:
+    """Planned contact writes that would change a contact we did not create beyond invariant 1 (a bug if
+    any): each as a line naming the account and the fields."""
+    out = []
+    for p in plan:
+        if p.collection != "Contacts" or p.action != "update" or contact_scope(p.origin) == "owned":
+            continue
+        fields = set(p.payload or {}) - {"ContactID"}
+        allowed = masters - NEVER_ON_LINK if contact_scope(p.origin) == "strong" else frozenset()
+        if fields - allowed:
+            out.append(f"Account {p.sf_id} ({p.origin}): would change {', '.join(sorted(fields - allowed))}")
+    return out
 
 
 def _obj(source: str) -> str:
@@ -70,12 +98,21 @@ def _waiting(
 
 
 def plan_contacts(
-    matches: pd.DataFrame, customers: pd.DataFrame, links: Mapping[tuple[str, str], Link], tenant_key: str
+    matches: pd.DataFrame,
+    customers: pd.DataFrame,
+    links: Mapping[tuple[str, str], Link],
+    tenant_key: str,
+    masters: frozenset[str] | None = None,
 ) -> list[Planned]:
     """Contacts for one tenant: create the unmatched, update linked ones whose data changed.
 
-    ``links`` maps (tenant_key, sf_account_id) -> the Contact link from the last push.
+    ``links`` maps (tenant_key, sf_account_id) -> the Contact link from the last push; ``masters`` are
+    the contact fields Salesforce is the master of (all when None). A contact we created gets the whole
+    payload; one that was in Xero before us gets only what its link's origin allows (``contact_scope``):
+    the Salesforce-mastered fields but never the name after a strong link, nothing after a weak one
+    (action ``link``: the link is recorded, Xero is not called).
     """
+    masters = masters if masters is not None else frozenset(ContactField.__args__)  # type: ignore[attr-defined]
     by_id = customers.set_index("sf_account_id").to_dict("index") if len(customers) else {}
     out = []
     for m in matches.loc[matches["tenant_key"] == tenant_key].to_dict("records"):
@@ -85,14 +122,26 @@ def plan_contacts(
         payload = contact_payload({"sf_account_id": sf_id, **by_id[sf_id]})
         link = links.get((tenant_key, sf_id))
         contact_id = m["xero_contact_id"] if m["action"] == "link" else (link.xero_id if link else None)
+        same = link is not None and link.xero_id == contact_id
+        origin = (link.origin if same and link and link.origin else None) or (
+            f"linked:{m['rule']}" if contact_id else None
+        )
+        if contact_id and contact_scope(origin) != "owned":
+            allowed = masters - NEVER_ON_LINK if contact_scope(origin) == "strong" else frozenset()
+            payload = {k: v for k, v in payload.items() if k in allowed}
         digest = payload_hash(payload)  # of the data, not the id: a created contact is not re-sent
-        if contact_id:
-            payload = {"ContactID": contact_id, **payload}
-        if link and link.xero_id == contact_id and link.payload_hash == digest:
-            action: Action = "skip"
+        action: Action
+        if same and link and link.payload_hash == digest:
+            action = "skip"
+        elif contact_id and not payload:
+            action = "link"  # nothing it may change: record the link, call nothing
         else:
             action = "update" if contact_id else "create"
-        out.append(Planned(tenant_key, "Contacts", action, "Account", sf_id, sf_id, payload, digest))
+        if contact_id:
+            payload = {"ContactID": contact_id, **payload}
+        out.append(
+            Planned(tenant_key, "Contacts", action, "Account", sf_id, sf_id, payload, digest, origin=origin)
+        )
     return out
 
 

@@ -169,11 +169,38 @@ def test_migration_from_v1_keeps_data(tmp_path: Path) -> None:
         cols = [r[0] for r in con.execute("DESCRIBE review_queue").fetchall()]
         assert "line_id" not in cols
     upgraded = Ledger(path)
-    assert upgraded.schema_version() == SCHEMA_VERSION == 2
+    assert upgraded.schema_version() == SCHEMA_VERSION == 3
     assert upgraded.get_watermark("Account") == "2026-01-01T00:00:00Z"
     upgraded.queue_upsert([QueueItemIn("Opportunity", "006A", "missing_sku", line_id="00kA")])
     assert upgraded.queue_list()[0].line_id == "00kA"
-    assert Ledger(path).schema_version() == 2  # idempotent
+    assert Ledger(path).schema_version() == 3  # idempotent
+
+
+def test_migration_to_v3_records_which_contacts_we_created(tmp_path: Path) -> None:
+    """Links made before origins were kept: a contact our push created (a succeeded PUT intent) is ours;
+    any other contact link is 'linked', so a push no longer changes that contact."""
+    path = tmp_path / "v2.duckdb"
+    Ledger(path, migrate_to=2)
+    with duckdb.connect(str(path)) as con:  # what a v2 push left: a created contact and a linked one
+        con.execute(
+            """INSERT INTO intents (intent_id, tenant_id, target, sf_object, sf_id, xero_object, natural_key,
+                   payload_hash, state, created_at)
+               VALUES ('i1', 't1', 'xero:Contacts:PUT', 'Account', '001A', 'Contacts', '001A', 'h', 'succeeded',
+                   now())"""
+        )
+        for sf_id, contact in (("001A", "c-ours"), ("001B", "c-theirs")):
+            con.execute(
+                "INSERT INTO links VALUES ('t1', 'Account', ?, 'Contacts', ?, NULL, 'h', now(), now())",
+                [sf_id, contact],
+            )
+    upgraded = Ledger(path)
+    assert upgraded.get_link("t1", "Account", "001A", "Contacts").origin == "created"
+    assert upgraded.get_link("t1", "Account", "001B", "Contacts").origin == "linked"
+    # the first origin recorded is kept; a link to another contact takes the new one
+    upgraded.upsert_links([Link("t1", "Account", "001B", "Contacts", "c-theirs", origin="linked:exact_name")])
+    assert upgraded.get_link("t1", "Account", "001B", "Contacts").origin == "linked"
+    upgraded.upsert_links([Link("t1", "Account", "001B", "Contacts", "c-other", origin="linked:tax_number")])
+    assert upgraded.get_link("t1", "Account", "001B", "Contacts").origin == "linked:tax_number"
 
 
 def test_memory_path_is_refused() -> None:

@@ -7,6 +7,7 @@ looks those records up in Xero by their natural key (ContactNumber, InvoiceNumbe
 abandons them, so nothing is sent twice even after the Idempotency-Keys (minutes) have expired.
 """
 
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -21,7 +22,16 @@ from sfxero_dagster.core.hashing import idempotency_key, payload_hash
 from sfxero_dagster.core.ledger import Closure, Event, Intent, IntentIn, Ledger, Link, QueueItemIn
 from sfxero_dagster.core.mapping import invoice_payload
 from sfxero_dagster.core.progress import Progress
-from sfxero_dagster.core.push import VOID, Planned, plan_contacts, plan_invoices, plan_summary
+from sfxero_dagster.core.push import (
+    NEVER_ON_LINK,
+    VOID,
+    Planned,
+    contact_scope,
+    foreign_contact_writes,
+    plan_contacts,
+    plan_invoices,
+    plan_summary,
+)
 from sfxero_dagster.core.reasons import REASONS
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.defs.resources import (
@@ -187,8 +197,20 @@ def execute(
                     )
                     kind = {"create": "created", "update": "updated", "void": "voided"}[p.action]
                     counts[kind] += 1
+                    sent = sorted(set(p.payload or {}) - {ID_FIELD[collection]})
                     events.append(
-                        Event(p.action, run_id, collection, p.sf_object, p.sf_id, tenant.tenant_id, xero_id)
+                        Event(
+                            p.action,
+                            run_id,
+                            collection,
+                            p.sf_object,
+                            p.sf_id,
+                            tenant.tenant_id,
+                            xero_id,
+                            context={"fields": sent, "origin": p.origin}
+                            if collection == "Contacts"
+                            else None,
+                        )
                     )
                 else:
                     message = "; ".join(outcome.errors) or "rejected"
@@ -418,9 +440,102 @@ def _links(led: Ledger, tenant_id: str, xero_object: str) -> dict:
             r["xero_id"],
             r["xero_number"],
             r["payload_hash"],
+            origin=r.get("origin"),
         )
         for r in frame.to_dict("records")
     }
+
+
+def record_contact_links(
+    led: Ledger, plan: list[Planned], tenant: XeroTenantConfig, cfg: SfxeroConfig, run_id: str
+) -> int:
+    """Before a contact push: refuse writes beyond invariant 1, and record how each matched contact was
+    linked (its origin) so the push and later runs know what they may change on it.
+
+    A ``link`` (a contact linked by weak evidence: nothing it may change) is recorded here and costs no
+    call. An update of a newly linked contact starts with an empty hash, so a failed update is retried.
+    """
+    if bad := foreign_contact_writes(plan, cfg.contacts.salesforce_masters()):
+        raise dg.Failure(
+            "refusing to change Xero contacts this project did not create: " + "; ".join(bad[:10]),
+            allow_retries=False,
+        )
+    known = _links(led, tenant.tenant_id, "Contacts")
+    links, events = [], []
+    for p in plan:
+        if p.collection != "Contacts" or p.action not in ("link", "update") or not p.payload:
+            continue
+        contact_id = p.payload["ContactID"]
+        before = known.get((p.sf_object, p.sf_id))
+        if p.action == "update" and before is not None and before.xero_id == contact_id:
+            continue  # linked already; the update's outcome moves its hash
+        digest = p.payload_hash if p.action == "link" else ""
+        links.append(
+            Link(
+                tenant.tenant_id, p.sf_object, p.sf_id, "Contacts", contact_id, None, digest, origin=p.origin
+            )
+        )
+        events.append(
+            Event(
+                "link",
+                run_id,
+                "Contacts",
+                p.sf_object,
+                p.sf_id,
+                tenant.tenant_id,
+                contact_id,
+                context={"origin": p.origin},
+            )
+        )
+    led.upsert_links(links)
+    led.log_events(events)
+    return len(links)
+
+
+def foreign_contact_changes(led: Ledger, run_id: str, tenant_id: str, masters: frozenset[str]) -> list[str]:
+    """Invariant 1 on what this run sent: contact updates beyond their link's origin (from the events)."""
+    ev = led.events(run_id=run_id, action="update")
+    ev = ev.loc[(ev["stream"] == "Contacts") & (ev["tenant_id"] == tenant_id)] if len(ev) else ev
+    out = []
+    for r in ev.to_dict("records"):
+        ctx = json.loads(r["context"]) if r["context"] else {}
+        scope = contact_scope(ctx.get("origin"))
+        allowed = {"owned": None, "strong": masters - NEVER_ON_LINK, "none": frozenset()}[scope]
+        extra = set(ctx.get("fields") or []) - allowed if allowed is not None else set()
+        if extra:
+            out.append(
+                f"Account {r['sf_id']}: contact {r['xero_id']} ({ctx.get('origin')}) got {sorted(extra)}"
+            )
+    return out
+
+
+def live_documents(led: Ledger) -> pd.DataFrame:
+    """Invoice links whose Xero document is live (sent and neither voided nor credited away)."""
+    links = led.links_frame(xero_object="Invoices")
+    if not len(links):
+        return links
+    return links.loc[links["xero_id"].notna() & (links["payload_hash"] != payload_hash(VOID))]
+
+
+def duplicate_live_documents(led: Ledger) -> list[str]:
+    """Invariant 3: sources with a live invoice in more than one organisation."""
+    live = live_documents(led)
+    if not len(live):
+        return []
+    per = live.groupby(["sf_object", "sf_id"])["tenant_id"].nunique()
+    return [f"{obj} {sf_id}: live in {n} organisations" for (obj, sf_id), n in per.items() if n > 1]
+
+
+def _invariant_check(name: str, violations: list[str]) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=not violations,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "violations": dg.MetadataValue.int(len(violations)),
+            "examples": dg.MetadataValue.md("\n".join(f"- {v}" for v in violations[:20]) or "_none_"),
+        },
+    )
 
 
 def _queue_planned(led: Ledger, plan: list[Planned], tenant: XeroTenantConfig) -> int:
@@ -462,7 +577,7 @@ def _result(
             "queued": dg.MetadataValue.int(queued),
             **{
                 k: dg.MetadataValue.int(counts[k])
-                for k in ("credited", "allocated", "already_voided", "items_created")
+                for k in ("credited", "allocated", "already_voided", "items_created", "linked")
                 if k in counts
             },
             "recovered_linked": dg.MetadataValue.int(recovered[0]),
@@ -489,7 +604,13 @@ def load_plan(
             (tenant.key, sf_id): link
             for (_, sf_id), link in _links(led, tenant.tenant_id, "Contacts").items()
         }
-        return plan_contacts(wh.read("contact_matches"), wh.read("valid_customers"), links, tenant.key)
+        return plan_contacts(
+            wh.read("contact_matches"),
+            wh.read("valid_customers"),
+            links,
+            tenant.key,
+            cfg.contacts.salesforce_masters(),
+        )
     contact_links = _links(led, tenant.tenant_id, "Contacts")
     contact_ids = {sf_id: link.xero_id for (_, sf_id), link in contact_links.items() if link.xero_id}
     if preview:
@@ -542,6 +663,8 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
             context.log.info(f"{tenant.key} {collection} plan: {plan_summary(plan)}")
             try:
                 extra: dict[str, int] = {}
+                if collection == "Contacts":
+                    extra["linked"] = record_contact_links(led, plan, tenant, cfg, context.run.run_id)
                 if collection == "Invoices" and (items := plan_items(plan, tenant, cfg, wh, led)):
                     extra["items_created"] = execute(
                         items, client, led, tenant, context.run.run_id, context.log.info
@@ -559,7 +682,17 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
                     f"Xero daily limit reached for {tenant.key}; resume after {pd.Timestamp(exc.resume_at, unit='s', tz='UTC')}",
                     allow_retries=False,
                 ) from exc
-            return _result(plan, counts, client.calls.total(tenant.tenant_id) - before, recovered)
+            result = _result(plan, counts, client.calls.total(tenant.tenant_id) - before, recovered)
+            if collection == "Contacts":
+                bad = foreign_contact_changes(
+                    led, context.run.run_id, tenant.tenant_id, cfg.contacts.salesforce_masters()
+                )
+                check = _invariant_check("foreign_contacts_untouched", bad)
+            else:
+                check = _invariant_check("one_live_document", duplicate_live_documents(led))
+            if not check.passed:
+                context.log.error(f"{tenant.key} {collection}: invariant {check.check_name} violated")
+            return dg.MaterializeResult(metadata=result.metadata, check_results=[check])
 
         return _push
 
@@ -570,6 +703,13 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
         deps=["contact_matches", "valid_customers"],
         pool=f"xero_api_{tenant.key}",
         kinds={"xero"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "foreign_contacts_untouched",
+                asset=dg.AssetKey(["xero", tenant.key, "contacts"]),
+                description="No contact this project did not create was changed beyond its link's evidence.",
+            )
+        ],
         description=f"Xero contacts of {tenant.name!r}: created for new accounts, updated when Salesforce changes.",
     )(push("Contacts"))
     invoices = dg.asset(
@@ -579,6 +719,13 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
         deps=["valid_invoices", dg.AssetKey(["xero", tenant.key, "contacts"])],
         pool=f"xero_api_{tenant.key}",
         kinds={"xero"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                "one_live_document",
+                asset=dg.AssetKey(["xero", tenant.key, "invoices"]),
+                description="No Salesforce record has a live invoice in more than one organisation.",
+            )
+        ],
         description=f"Xero invoices of {tenant.name!r}: created, updated while editable, voided when cancelled.",
     )(push("Invoices"))
     return [contacts, invoices]
