@@ -951,7 +951,11 @@ def _p6_child(lines: int) -> dict[str, Any]:
                 wh.replace(name, df)
             staged, stage_peak = time.perf_counter(), _peak_mb()
             headers, lns, references = validation_inputs(wh)
-            to_send = headers.loc[~headers["is_deleted"].astype(bool) & ~headers["is_cancelled"].astype(bool)]
+            to_send = headers.loc[
+                ~headers["is_deleted"].astype(bool)
+                & ~headers["is_cancelled"].astype(bool)
+                & ~headers["is_withdrawn"].astype(bool)
+            ]
             result = validate_invoices(to_send, lns, references, cfg)
             wh.replace("valid_invoice_headers", result.valid)
             wh.replace("valid_invoice_lines", result.valid_lines)

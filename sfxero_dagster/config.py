@@ -166,6 +166,9 @@ class InvoiceConfig(_Model):
     number_prefix: Annotated[str, Field(max_length=20)] = "SF-"
     due_days: Annotated[int, Field(ge=0, le=365)] = 30
     void_on_cancel: bool = True
+    # A record that stops being invoiceable after its push (reopened, back to draft): void its invoice
+    # when nothing is paid or credited on it and queue it otherwise, or always queue it for a person.
+    on_withdrawn: Literal["void", "queue"] = "void"
     update_editable: bool = True
     rounding_tolerance: Annotated[Decimal, Field(ge=0)] = Decimal("0.01")
     credit_notes: CreditNoteConfig = Field(default_factory=CreditNoteConfig)

@@ -571,13 +571,14 @@ class Ledger(LockedDuckDB):
         items: Iterable[QueueItemIn],
         *,
         sf_objects: Iterable[str] | None = None,
+        tenant_id: str | None = None,
         now: datetime | None = None,
     ) -> tuple[int, int]:
         """After a full pass of a stage: open ``items``, resolve every other open item of ``reason_codes``.
 
         A stage that re-checks every record (validation, matching) knows that an open item of its
         reasons (on ``sf_objects``, when given) which it did not raise again has been fixed (or its
-        record deleted). One transaction,
+        record deleted); ``tenant_id`` narrows that to one organisation. One transaction,
         so a reader never sees the queue half updated. Returns (opened or still open, resolved).
         """
         codes = sorted(set(reason_codes))
@@ -590,6 +591,9 @@ class Ledger(LockedDuckDB):
                 return len(df), 0
             objects = sorted(set(sf_objects or []))
             scope = f" AND sf_object IN ({', '.join('?' for _ in objects)})" if objects else ""
+            if tenant_id is not None:  # a stage that re-checks one organisation's records
+                scope += " AND tenant_id = ?"
+                objects.append(tenant_id)
             con.register("still_failing", df[["sf_object", "sf_id", "tenant_id", "reason_code"]])
             resolved = con.execute(
                 f"""UPDATE review_queue SET state = 'resolved', resolved_at = ?
@@ -649,6 +653,32 @@ class Ledger(LockedDuckDB):
             params.extend(keep)
         with self._tx() as con:
             return int(con.execute(sql + " RETURNING item_id", params).df().shape[0])
+
+    def queue_resolve_records(
+        self,
+        records: Iterable[tuple[str, str]],
+        tenant_id: str,
+        reason_codes: Iterable[str],
+        now: datetime | None = None,
+    ) -> int:
+        """Writes for these (sf_object, sf_id) succeeded in ``tenant_id``: resolve their open items of
+        ``reason_codes`` (what Xero had rejected before) in one statement."""
+        keys = pd.DataFrame(list(records), columns=["sf_object", "sf_id"]).drop_duplicates()
+        codes = sorted(set(reason_codes))
+        if keys.empty or not codes:
+            return 0
+        with self._tx() as con:
+            con.register("succeeded", keys)
+            rows = con.execute(
+                f"""UPDATE review_queue SET state = 'resolved', resolved_at = ?
+                    WHERE state = 'open' AND tenant_id = ? AND reason_code IN ({", ".join("?" for _ in codes)})
+                      AND EXISTS (SELECT 1 FROM succeeded s WHERE s.sf_object = review_queue.sf_object
+                          AND s.sf_id = review_queue.sf_id)
+                    RETURNING item_id""",
+                [_now(now), tenant_id, *codes],
+            ).fetchall()
+            con.unregister("succeeded")
+        return len(rows)
 
     def queue_ignore(self, item_id: int, note: str, now: datetime | None = None) -> bool:
         if not note.strip():

@@ -145,23 +145,39 @@ def plan_contacts(
     return out
 
 
+@dataclass(frozen=True)
+class LiveElsewhere:
+    """A source's live invoice in another organisation (a re-routed record)."""
+
+    tenant_key: str
+    invoice_id: str
+    invoice_number: str | None
+
+
 def plan_invoices(
     headers: pd.DataFrame,
     lines: pd.DataFrame,
-    cancelled: pd.DataFrame,
+    staged: pd.DataFrame,
     contact_ids: Mapping[str, str],
     pending_review: set[str],
     links: Mapping[tuple[str, str], Link],
     tax_rates: Mapping[str, Decimal],
     config: SfxeroConfig,
     tenant_key: str,
+    elsewhere: Mapping[tuple[str, str], LiveElsewhere] | None = None,
 ) -> list[Planned]:
-    """Invoices for one tenant: create new, update changed, void cancelled, queue the ones that must wait.
+    """Invoices for one tenant: create new, update changed, void what must go, queue what must wait.
 
-    ``contact_ids`` maps sf_account_id -> ContactID (from the ledger after the contact push);
-    ``links`` maps (sf_object, sf_id) -> the Invoice link; ``cancelled`` are staged headers whose source
-    was cancelled or deleted.
+    ``headers`` are the valid headers (every tenant); ``staged`` every staged header (cancelled,
+    deleted and withdrawn ones too); ``contact_ids`` maps sf_account_id -> ContactID (from the ledger
+    after the contact push); ``links`` maps (sf_object, sf_id) -> this tenant's Invoice link;
+    ``elsewhere`` the sources with a live invoice in another organisation.
+
+    One live document per source across all organisations: a source routed here whose invoice is live
+    elsewhere waits (``invoice_rerouted``) until that one is voided, and this tenant voids its own live
+    invoice of a source now valid for another organisation, so the void always comes first.
     """
+    elsewhere = elsewhere or {}
     # One to_dict for all lines, grouped in Python: a to_dict per invoice made a no-op plan of 10,000
     # invoices take ~20 s; this way it takes ~2 s. Lines keep their order within an invoice.
     lines_by: dict[str, list[dict]] = {}
@@ -169,9 +185,31 @@ def plan_invoices(
         lines_by.setdefault(line["sf_header_id"], []).append(line)
     tolerance = Decimal(str(config.invoices.rounding_tolerance))
     out: list[Planned] = []
-    for h in headers.loc[headers["tenant_key"] == tenant_key].to_dict("records"):
+    valid_elsewhere: dict[tuple[str, str], str] = {}
+    for h in headers.to_dict("records"):
+        if h["tenant_key"] != tenant_key:
+            if isinstance(h["tenant_key"], str):
+                valid_elsewhere[(_obj(h["source"]), h["sf_id"])] = h["tenant_key"]
+            continue
         obj, sf_id, number = _obj(h["source"]), h["sf_id"], h["invoice_number"]
 
+        if (live := elsewhere.get((obj, sf_id))) is not None:
+            message = (
+                f"invoice {live.invoice_number or live.invoice_id} is live in organisation "
+                f"{live.tenant_key!r}; it is voided there before this record is invoiced here"
+            )
+            out.append(
+                _waiting(
+                    tenant_key,
+                    obj,
+                    sf_id,
+                    number,
+                    "invoice_rerouted",
+                    message,
+                    {"old_tenant": live.tenant_key, "old_invoice": live.invoice_number or live.invoice_id},
+                )
+            )
+            continue
         contact = contact_ids.get(h["sf_account_id"])
         if contact is None:
             why = "contact pending review" if h["sf_account_id"] in pending_review else "contact not pushed"
@@ -198,6 +236,7 @@ def plan_invoices(
             and abs(Decimal(repr(float(h["sf_total"]))) - totals.sub_total) > tolerance
         ):
             message = f"Salesforce {h['sf_total']}, Xero would post {totals.sub_total}"
+            expected = {**expected, "value": str(h["sf_total"])}
             out.append(_waiting(tenant_key, obj, sf_id, number, "amount_mismatch", message, expected))
             continue
         link = links.get((obj, sf_id))
@@ -211,13 +250,50 @@ def plan_invoices(
         out.append(
             Planned(tenant_key, "Invoices", action, obj, sf_id, number, payload, digest, expected=expected)
         )
-    if config.invoices.void_on_cancel and len(cancelled):
-        void_hash = payload_hash(VOID)
-        for h in cancelled.loc[cancelled["tenant_key"] == tenant_key].to_dict("records"):
-            obj, sf_id = _obj(h["source"]), h["sf_id"]
-            link = links.get((obj, sf_id))
-            if not link or not link.xero_id or link.payload_hash == void_hash:
-                continue  # never sent, or already voided
+    return out + _plan_voids(staged, links, valid_elsewhere, config, tenant_key)
+
+
+def _plan_voids(
+    staged: pd.DataFrame,
+    links: Mapping[tuple[str, str], Link],
+    valid_elsewhere: Mapping[tuple[str, str], str],
+    config: SfxeroConfig,
+    tenant_key: str,
+) -> list[Planned]:
+    """This tenant's live invoices whose source must not keep one here, by why (``reason_code``):
+    ``cancelled`` (closed lost, cancelled, deleted; when ``void_on_cancel``), ``invoice_withdrawn`` (no
+    longer invoiceable; ``on_withdrawn``) and ``invoice_rerouted`` (valid now for another organisation).
+
+    Driven by the links, not by the headers' current tenant: a re-routed or re-parented record's old
+    invoice is found in the organisation that holds it. Whether a void is possible (nothing paid or
+    credited) is known only in Xero: ``settle_cancellations`` decides that.
+    """
+    void_hash = payload_hash(VOID)
+    by_key = {(_obj(h["source"]), h["sf_id"]): h for h in staged.to_dict("records")} if len(staged) else {}
+    out: list[Planned] = []
+    for key, link in links.items():
+        h = by_key.get(key)
+        if h is None or not link.xero_id or link.payload_hash == void_hash:
+            continue  # never sent, or already voided
+        obj, sf_id = key
+        if h["is_deleted"] or h["is_cancelled"]:
+            why = "cancelled" if config.invoices.void_on_cancel else None
+        elif h.get("is_withdrawn"):
+            why = "invoice_withdrawn"
+        elif key in valid_elsewhere:
+            why = "invoice_rerouted"
+        else:
+            continue
+        number = link.xero_number or h["invoice_number"]
+        if why == "invoice_withdrawn" and config.invoices.on_withdrawn == "queue":
+            message = f"invoice {number} is live in Xero, but {obj} {sf_id} is {h.get('status') or 'not invoiceable'}"
+            out.append(_waiting(tenant_key, obj, sf_id, number, why, message, {"invoice": number}))
+        elif why is not None:
+            message = (
+                f"moved to organisation {valid_elsewhere[key]!r}"
+                if why == "invoice_rerouted"
+                else h.get("status")
+            )
             out.append(
                 Planned(
                     tenant_key,
@@ -225,9 +301,12 @@ def plan_invoices(
                     "void",
                     obj,
                     sf_id,
-                    h["invoice_number"],
+                    number,
                     {"InvoiceID": link.xero_id, **VOID},
                     void_hash,
+                    reason_code=why,
+                    message=message,
+                    expected={"new_tenant": valid_elsewhere[key]} if why == "invoice_rerouted" else {},
                 )
             )
     return out

@@ -266,6 +266,32 @@ _REASONS: tuple[Reason, ...] = (
         "The invoice waits for its account's contact match to be resolved.",
         "Resolve the account's contact-match review item first.",
     ),
+    # --- one live document per record -------------------------------------------------------------------
+    Reason(
+        "invoice_rerouted",
+        "push",
+        "ERROR",
+        "The record now belongs to another Xero organisation; its invoice there is voided before this one is made.",
+        "Nothing to do if invoice {old_invoice} in organisation {old_tenant!r} is unpaid: it is voided and this "
+        "record is invoiced here on the next push. If it has payments, follow its rerouted_invoice_paid item.",
+    ),
+    Reason(
+        "rerouted_invoice_paid",
+        "push",
+        "ERROR",
+        "The record moved to another Xero organisation, but its invoice in the old one has payments or credits.",
+        "Invoice {value} in organisation {org!r} has payments, so it was not voided and nothing was created in "
+        "{target!r}. Either set the account's routing field back so it stays in {org!r}, or refund or credit "
+        "{value} in Xero and void it there; the record is then invoiced in {target!r}.",
+    ),
+    Reason(
+        "invoice_withdrawn",
+        "push",
+        "ERROR",
+        "The record is no longer invoiceable (reopened, back to draft) but its Xero invoice is live.",
+        "Invoice {value} in organisation {org!r} stays as it is: {message}. If the customer still owes it, "
+        "close the Salesforce record again (won / activated); if not, credit or void {value} in Xero.",
+    ),
     # --- push and write-back ------------------------------------------------------------------------------
     Reason("xero_validation_error", "push", "ERROR", "Xero rejected the record.", "Xero said: {message}"),
     Reason(

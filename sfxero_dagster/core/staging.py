@@ -85,12 +85,16 @@ class StgInvoiceHeaders(pa.DataFrameModel):
     status: Series[str] = pa.Field(nullable=True)
     is_cancelled: Series[bool]
     is_deleted: Series[bool]
+    # no longer invoiceable (a won opportunity reopened, an activated order back to draft): kept so that
+    # an invoice already in Xero is handled by invoices.on_withdrawn
+    is_withdrawn: Series[bool] = pa.Field(default=False)
     tracking_value: Series[str] = pa.Field(nullable=True)
     system_modstamp: Series[pd.Timestamp] = pa.Field(nullable=True)
 
     class Config:
         strict = "filter"
         coerce = True
+        add_missing_columns = True  # frames staged before is_withdrawn existed
 
 
 class StgInvoiceLines(pa.DataFrameModel):

@@ -123,6 +123,10 @@ def _headers(
             "status": _text(status),
             "is_cancelled": cancelled.astype(bool),
             "is_deleted": _flag(df, "IsDeleted"),
+            # ``_invoiceable`` is the configured filter, evaluated where the raw rows are read
+            "is_withdrawn": ~_col(df, "_invoiceable", True).astype("boolean").fillna(False).astype(bool)
+            & ~cancelled.astype(bool)
+            & ~_flag(df, "IsDeleted"),
             "tracking_value": _text(_col(df, tracking_field)) if tracking_field else None,
             "system_modstamp": _ts(_col(df, "SystemModstamp")),
         }

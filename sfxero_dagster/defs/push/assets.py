@@ -25,6 +25,7 @@ from sfxero_dagster.core.progress import Progress
 from sfxero_dagster.core.push import (
     NEVER_ON_LINK,
     VOID,
+    LiveElsewhere,
     Planned,
     contact_scope,
     foreign_contact_writes,
@@ -63,6 +64,9 @@ NUMBER_FIELD = {
     "CreditNotes": "CreditNoteNumber",
     "Items": "Code",
 }
+
+
+XERO_REJECTIONS = ("xero_validation_error", "invoice_not_editable")  # resolved by a later success
 
 
 def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) -> tuple[int, int]:
@@ -248,6 +252,8 @@ def execute(
             led.log_events(events)
             if queue:
                 led.queue_upsert(queue)
+            done = [(group[o.index].sf_object, group[o.index].sf_id) for o in outcomes if o.ok and o.record]
+            led.queue_resolve_records(done, tenant.tenant_id, XERO_REJECTIONS)
             progress.add(len(outcomes))
     return counts
 
@@ -316,10 +322,10 @@ def settle_cancellations(
     ``cancelled_order`` credit-note trigger) a credit note for the same lines is created and, when
     configured, allocated against what is still due. Returns the plan without the voids it handled.
     """
-    counts = {"credited": 0, "allocated": 0, "already_voided": 0}
+    counts = {"credited": 0, "allocated": 0, "already_voided": 0, "held": 0}
     voids = [p for p in plan if p.action == "void"]
     if not voids:
-        return plan, counts
+        return plan, counts, []
     ids = [p.payload["InvoiceID"] for p in voids if p.payload]
     current: dict[str, dict] = {}
     for start in range(0, len(ids), BATCH_SIZE):
@@ -328,6 +334,7 @@ def settle_cancellations(
         ):
             current[str(inv["InvoiceID"])] = inv
     keep, credit = [], []
+    held: list[QueueItemIn] = []
     settled_hash = payload_hash(VOID)
 
     def settle(p: Planned, inv: dict) -> None:
@@ -352,7 +359,10 @@ def settle_cancellations(
             settle(p, inv)
             counts["already_voided"] += 1
         elif Decimal(str(inv.get("AmountPaid") or 0)) > 0 or Decimal(str(inv.get("AmountCredited") or 0)) > 0:
-            credit.append((p, inv))
+            if p.reason_code in ("invoice_withdrawn", "invoice_rerouted"):
+                held.append(_paid_item(p, inv, tenant))  # money has moved: a person decides
+            else:
+                credit.append((p, inv))
         else:
             keep.append(p)
     trigger = cfg.invoices.credit_notes.trigger
@@ -426,7 +436,37 @@ def settle_cancellations(
     else:
         keep += [p for p, _ in credit]
     others = [p for p in plan if p.action != "void"]
-    return others + keep, counts
+    counts["held"] = len(held)
+    return others + keep, counts, held
+
+
+def _paid_item(p: Planned, inv: dict, tenant: XeroTenantConfig) -> QueueItemIn:
+    """A withdrawn or re-routed record whose invoice has payments or credits, so it cannot be voided."""
+    code = "invoice_withdrawn" if p.reason_code == "invoice_withdrawn" else "rerouted_invoice_paid"
+    paid = Decimal(str(inv.get("AmountPaid") or 0)) + Decimal(str(inv.get("AmountCredited") or 0))
+    number = inv.get("InvoiceNumber") or inv["InvoiceID"]
+    message = f"invoice {number} in {tenant.key!r} has {paid} paid or credited; {p.message or ''}".strip()
+    values = {
+        "value": number,
+        "org": tenant.key,
+        "target": p.expected.get("new_tenant", ""),
+        "message": message,
+    }
+    return QueueItemIn(
+        p.sf_object,
+        p.sf_id,
+        code,
+        message=message,
+        tenant_id=tenant.tenant_id,
+        value=number,
+        hint=reason_hint(code, **values),
+        payload={
+            "invoice_id": inv["InvoiceID"],
+            "invoice_number": number,
+            "paid_or_credited": str(paid),
+            "new_tenant": p.expected.get("new_tenant"),
+        },
+    )
 
 
 def _links(led: Ledger, tenant_id: str, xero_object: str) -> dict:
@@ -538,8 +578,18 @@ def _invariant_check(name: str, violations: list[str]) -> dg.AssetCheckResult:
     )
 
 
-def _queue_planned(led: Ledger, plan: list[Planned], tenant: XeroTenantConfig) -> int:
-    items = [
+# What an invoice push itself raises and re-checks every run: an item it no longer raises is resolved.
+PUSH_SYNCED = (
+    "contact_pending_review",
+    "amount_mismatch",
+    "invoice_rerouted",
+    "invoice_withdrawn",
+    "rerouted_invoice_paid",
+)
+
+
+def _planned_items(plan: list[Planned], tenant: XeroTenantConfig) -> list[QueueItemIn]:
+    return [
         QueueItemIn(
             p.sf_object,
             p.sf_id,
@@ -548,17 +598,19 @@ def _queue_planned(led: Ledger, plan: list[Planned], tenant: XeroTenantConfig) -
             tenant_id=tenant.tenant_id,
             hint=reason_hint(
                 p.reason_code or "xero_validation_error",
-                value=p.message,
-                message=p.message,
-                expected=p.expected.get("sub_total"),
+                **{
+                    "value": p.natural_key,
+                    "message": p.message,
+                    "org": tenant.key,
+                    **p.expected,
+                    "expected": p.expected.get("sub_total"),
+                },
             ),
             payload={"expected": p.expected} if p.expected else None,
         )
         for p in plan
         if p.action == "queue"
     ]
-    led.queue_upsert(items)
-    return len(items)
 
 
 def _result(
@@ -577,7 +629,7 @@ def _result(
             "queued": dg.MetadataValue.int(queued),
             **{
                 k: dg.MetadataValue.int(counts[k])
-                for k in ("credited", "allocated", "already_voided", "items_created", "linked")
+                for k in ("credited", "allocated", "already_voided", "held", "items_created", "linked")
                 if k in counts
             },
             "recovered_linked": dg.MetadataValue.int(recovered[0]),
@@ -618,26 +670,30 @@ def load_plan(
             contact_ids.setdefault(p.sf_id, (p.payload or {}).get("ContactID", NEW_CONTACT + p.sf_id))
     matches = wh.read("contact_matches")
     pending = set(matches.loc[matches["action"] == "review", "sf_account_id"]) if len(matches) else set()
-    headers = wh.read("stg_invoice_headers")
-    cancelled = (
-        headers.loc[headers["is_cancelled"].astype(bool) | headers["is_deleted"].astype(bool)]
-        if len(headers)
-        else headers
-    )
     rates = wh.query(
         "SELECT tax_type, effective_rate FROM xero_tax_rates WHERE tenant_key = ? AND status = 'ACTIVE'",
         [tenant.key],
     )
+    keys = {t.tenant_id: t.key for t in cfg.xero.tenants}
+    live = live_documents(led)
+    elsewhere = {
+        (r["sf_object"], r["sf_id"]): LiveElsewhere(
+            keys.get(r["tenant_id"], r["tenant_id"]), r["xero_id"], r["xero_number"]
+        )
+        for r in live.to_dict("records")
+        if r["tenant_id"] != tenant.tenant_id
+    }
     return plan_invoices(
         wh.read("valid_invoice_headers"),
         wh.read("valid_invoice_lines"),
-        cancelled,
+        wh.read("stg_invoice_headers"),
         contact_ids,
         pending,
         _links(led, tenant.tenant_id, "Invoices"),
         {t: Decimal(str(r)) for t, r in zip(rates["tax_type"], rates["effective_rate"], strict=True)},
         cfg,
         tenant.key,
+        elsewhere,
     )
 
 
@@ -659,7 +715,9 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
                     more = recover(client, led, tenant.tenant_id, other)
                     recovered = (recovered[0] + more[0], recovered[1] + more[1])
             plan = load_plan(collection, tenant, cfg, wh, led)
-            _queue_planned(led, plan, tenant)
+            queue_items = _planned_items(plan, tenant)
+            if collection == "Contacts":
+                led.queue_upsert(queue_items)
             context.log.info(f"{tenant.key} {collection} plan: {plan_summary(plan)}")
             try:
                 extra: dict[str, int] = {}
@@ -670,13 +728,22 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
                         items, client, led, tenant, context.run.run_id, context.log.info
                     )["created"]
                 if collection == "Invoices":
-                    plan, settled = settle_cancellations(
+                    plan, settled, held = settle_cancellations(
                         plan, client, led, tenant, cfg, wh, context.run.run_id, context.log.info
                     )
                     extra.update(settled)
+                    queue_items += held
                 counts = execute(plan, client, led, tenant, context.run.run_id, context.log.info)
                 counts.update(extra)
+                if collection == "Invoices":
+                    led.queue_sync(
+                        PUSH_SYNCED,
+                        queue_items,
+                        sf_objects=["Opportunity", "Order"],
+                        tenant_id=tenant.tenant_id,
+                    )
             except DailyLimitReached as exc:
+                led.queue_upsert(queue_items)  # what waits is visible even when the day's calls ran out
                 # Park: what was sent is closed in the ledger; the rest is planned again next run.
                 raise dg.Failure(
                     f"Xero daily limit reached for {tenant.key}; resume after {pd.Timestamp(exc.resume_at, unit='s', tz='UTC')}",

@@ -30,17 +30,17 @@ STAGING_TABLES = ("stg_customers", "stg_products", "stg_invoice_headers", "stg_i
 SF_PREFIX = ["salesforce"]
 
 
-def _raw(wh: Warehouse, object_name: str, where: str | None = None) -> pd.DataFrame | None:
+def _raw(wh: Warehouse, object_name: str, flag: str | None = None) -> pd.DataFrame | None:
+    """The raw rows of an object; ``flag`` (the user's invoice filter) is returned per row as the
+    column ``_invoiceable``."""
     table = f"sf_{ASSET_NAMES[object_name]}"
     if not wh.has(table):
         return None
-    sql = f'SELECT * FROM "{table}"'
-    if where:
-        sql += f" WHERE {where}"
+    sql = f'SELECT *{f", coalesce(({flag}), false) AS _invoiceable" if flag else ""} FROM "{table}"'
     try:
         return wh.query(sql)
     except Exception as exc:  # the filter is the user's text from sfxero.yaml
-        raise dg.Failure(f"invoices filter {where!r} on {object_name} is not valid here: {exc}") from exc
+        raise dg.Failure(f"invoices filter {flag!r} on {object_name} is not valid here: {exc}") from exc
 
 
 def stage_all(wh: Warehouse, config: SfxeroConfig) -> dict[str, pd.DataFrame]:
@@ -56,22 +56,13 @@ def stage_all(wh: Warehouse, config: SfxeroConfig) -> dict[str, pd.DataFrame]:
     )
     stg_products = stage_products(products if products is not None else empty, config)
     inv = config.invoices
-    # The configured filter chooses what becomes an invoice; cancelled and deleted records are kept so
-    # that invoices already in Xero can be voided or credited.
+    # The configured filter chooses what becomes an invoice; every other record is kept too, flagged, so
+    # that an invoice already in Xero can be voided or credited (cancelled, deleted) or handled by
+    # invoices.on_withdrawn (no longer invoiceable).
     opportunities = (
-        _raw(wh, "Opportunity", f"({inv.opportunity_filter}) OR IsDeleted OR (IsClosed AND NOT IsWon)")
-        if inv.source in ("opportunity", "both")
-        else None
+        _raw(wh, "Opportunity", inv.opportunity_filter) if inv.source in ("opportunity", "both") else None
     )
-    orders = (
-        _raw(wh, "Order", f"({inv.order_filter}) OR IsDeleted OR Status = 'Cancelled'")
-        if inv.source
-        in (
-            "order",
-            "both",
-        )
-        else None
-    )
+    orders = _raw(wh, "Order", inv.order_filter) if inv.source in ("order", "both") else None
     headers, lines = stage_invoices(
         customers,
         stg_products,
@@ -271,7 +262,11 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
             raise dg.Failure(
                 f"no Xero reference snapshot for tenant(s) {', '.join(missing)}: materialise xero/*/reference first"
             )
-        to_send = headers.loc[~headers["is_deleted"].astype(bool) & ~headers["is_cancelled"].astype(bool)]
+        to_send = headers.loc[
+            ~headers["is_deleted"].astype(bool)
+            & ~headers["is_cancelled"].astype(bool)
+            & ~headers["is_withdrawn"].astype(bool)
+        ]
         result = validate_invoices(to_send, lines, references, cfg)
         valid_lines = result.valid_lines if result.valid_lines is not None else lines.iloc[0:0]
         wh.replace("valid_invoice_headers", result.valid)
