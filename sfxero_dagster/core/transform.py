@@ -237,7 +237,10 @@ def stage_invoices(
         else pd.DataFrame(columns=list(StgInvoiceHeaders.to_schema().columns))
     )
     ln = (
-        pd.concat(lines, ignore_index=True)
+        # Lines in a fixed order (by Id within their record), whatever order the warehouse returns them
+        # in: an edit re-merges a line, and a new order would change the payload and re-send the invoice
+        # (or, for a paid one, queue it as not editable) although nothing in it changed.
+        pd.concat(lines, ignore_index=True).sort_values(["sf_header_id", "sf_line_id"], kind="stable")
         if lines
         else pd.DataFrame(columns=list(StgInvoiceLines.to_schema().columns))
     )
