@@ -606,6 +606,16 @@ class SalesforceApp(SandboxApp):
         return clean, errors
 
     def _coerce(self, f: FieldDef, value: Any) -> Any:
+        """One client-supplied value as stored, or ``ValueError("CODE: message")``.
+
+        Numbers (double, currency, percent) are stored exactly as written, not rounded to the field's
+        scale. Salesforce applies a field's decimal places only when a user edits it in its own UI; a
+        value written through the API (REST, Apex, Bulk/Data Loader) is kept and read back with all its
+        decimals, for standard and custom fields alike (Salesforce Knowledge Articles 000212661 and
+        000387302, "number field stores more decimal places than defined"; 000385689, "Salesforce
+        does not round values provided through the API"). A value with more integer digits than
+        precision - scale is refused (NUMBER_OUTSIDE_VALID_RANGE).
+        """
         if value is None or value == "":
             if f.type == "boolean":
                 raise ValueError(
@@ -624,13 +634,16 @@ class SalesforceApp(SandboxApp):
             try:
                 number = Decimal(str(value))
             except InvalidOperation:
+                number = Decimal("NaN")
+            if not number.is_finite():  # "NaN" and "Infinity" parse as Decimals but are no numbers
                 raise ValueError(
                     f"INVALID_TYPE_ON_FIELD_IN_RECORD: {f.name}: value not of required type: {value}"
-                ) from None
+                )
             if (
                 f.precision
                 and f.scale is not None
-                and len(str(abs(int(number)))) > f.precision - (f.scale or 0)
+                # integer digits from the exponent: int() of 1E+999999999 would build a billion digits
+                and max(number.adjusted() + 1, 1) > f.precision - (f.scale or 0)
             ):
                 raise ValueError(
                     f"NUMBER_OUTSIDE_VALID_RANGE: {f.name}: value outside of valid range on numeric field: {value}"
