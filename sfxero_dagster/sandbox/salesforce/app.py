@@ -59,6 +59,9 @@ class SalesforceApp(SandboxApp):
         self.store = RecordStore(self.state_dir / "salesforce.sqlite3" if self.state_dir else None)
         self.instance_url = "https://127.0.0.1"
         self._cursors: dict[str, list[dict]] = {}
+        if not self.is_empty():
+            with self.store.transaction():
+                self._sync_auto_numbers()  # state written before counters were kept, or by hand
         self._register()
         from . import bulk2
 
@@ -107,7 +110,7 @@ class SalesforceApp(SandboxApp):
                 "LastModifiedById": user_id,
             },
         )
-        self.store.set_meta("org", {"user_id": user_id, "seq": {"User": 1}, "order_number": 100})
+        self.store.set_meta("org", {"user_id": user_id, "seq": {"User": 1}})
 
     @property
     def user_id(self) -> str:
@@ -141,7 +144,42 @@ class SalesforceApp(SandboxApp):
                 org["seq"][obj.name] = max(org["seq"].get(obj.name, 0), len(self.store.all(obj.name)) + 1000)
                 counts[obj.name] = len(prepared)
             self.store.set_meta("org", org)
+            self._sync_auto_numbers()
         return counts
+
+    # ================================================================================ auto-numbers
+    def _auto_number_fields(self, obj: ObjectDef) -> list[FieldDef]:
+        return [f for f in obj.fields.values() if f.auto_number is not None]
+
+    def _sync_auto_numbers(self) -> None:
+        """Move every auto-number counter past the highest number a stored record holds.
+
+        Salesforce's counter only ever grows: "Autonumbers are always incremental but from time to time
+        will not be sequential" (Salesforce Knowledge Article 000006447: a create that fails keeps the
+        number it drew), so neither a delete nor a rollback hands a number out again. Records loaded as
+        they are (the seed, a data migration) hold issued numbers, deleted ones included, so the next
+        new record gets a higher one.
+        """
+        counters = dict(self.store.get_meta("autonumber", {}))
+        for obj in self.schema.objects.values():
+            for f in self._auto_number_fields(obj):
+                key = f"{obj.name}.{f.name}"
+                held = (f.parse_auto_number(r.get(f.name)) for r in self.store.all(obj.name))
+                highest = max((n for n in held if n is not None), default=f.auto_number_start - 1)
+                counters[key] = max(counters.get(key, f.auto_number_start), highest + 1)
+        self.store.set_meta("autonumber", counters)
+
+    def _issue_auto_number(self, obj: ObjectDef, f: FieldDef) -> str:
+        """The next number for ``obj.f``, drawn for good (kept outside ``org``, so an all-or-none
+        rollback, which restores ``org``, does not hand it out again)."""
+        key = f"{obj.name}.{f.name}"
+        if key not in self.store.get_meta("autonumber", {}):
+            self._sync_auto_numbers()
+        counters = dict(self.store.get_meta("autonumber"))
+        n = counters[key]
+        counters[key] = n + 1
+        self.store.set_meta("autonumber", counters)
+        return f.format_auto_number(n)
 
     def info(self) -> dict[str, Any]:
         s = self.settings
@@ -568,6 +606,16 @@ class SalesforceApp(SandboxApp):
         return clean, errors
 
     def _coerce(self, f: FieldDef, value: Any) -> Any:
+        """One client-supplied value as stored, or ``ValueError("CODE: message")``.
+
+        Numbers (double, currency, percent) are stored exactly as written, not rounded to the field's
+        scale. Salesforce applies a field's decimal places only when a user edits it in its own UI; a
+        value written through the API (REST, Apex, Bulk/Data Loader) is kept and read back with all its
+        decimals, for standard and custom fields alike (Salesforce Knowledge Articles 000212661 and
+        000387302, "number field stores more decimal places than defined"; 000385689, "Salesforce
+        does not round values provided through the API"). A value with more integer digits than
+        precision - scale is refused (NUMBER_OUTSIDE_VALID_RANGE).
+        """
         if value is None or value == "":
             if f.type == "boolean":
                 raise ValueError(
@@ -586,13 +634,16 @@ class SalesforceApp(SandboxApp):
             try:
                 number = Decimal(str(value))
             except InvalidOperation:
+                number = Decimal("NaN")
+            if not number.is_finite():  # "NaN" and "Infinity" parse as Decimals but are no numbers
                 raise ValueError(
                     f"INVALID_TYPE_ON_FIELD_IN_RECORD: {f.name}: value not of required type: {value}"
-                ) from None
+                )
             if (
                 f.precision
                 and f.scale is not None
-                and len(str(abs(int(number)))) > f.precision - (f.scale or 0)
+                # integer digits from the exponent: int() of 1E+999999999 would build a billion digits
+                and max(number.adjusted() + 1, 1) > f.precision - (f.scale or 0)
             ):
                 raise ValueError(
                     f"NUMBER_OUTSIDE_VALID_RANGE: {f.name}: value outside of valid range on numeric field: {value}"
@@ -710,11 +761,8 @@ class SalesforceApp(SandboxApp):
                 rec["OwnerId"] = self.user_id
             if obj.field("CurrencyIsoCode"):
                 rec["CurrencyIsoCode"] = "USD"
-            if obj.name == "Order":
-                org = self.store.get_meta("org")
-                org["order_number"] = org.get("order_number", 100) + 1
-                self.store.set_meta("org", org)
-                rec["OrderNumber"] = f"{org['order_number']:08d}"
+            for f in self._auto_number_fields(obj):
+                rec[f.name] = self._issue_auto_number(obj, f)
             for f in obj.fields.values():
                 if f.type == "boolean" and f.name not in rec and f.createable:
                     rec[f.name] = False

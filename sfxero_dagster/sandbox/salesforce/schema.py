@@ -6,6 +6,7 @@ shape so simple-salesforce's ``sf.Account.describe()`` works against the emulato
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -49,6 +50,10 @@ class FieldDef:
     relationship: str | None = None
     readonly: bool = False
     system: bool = False
+    # Auto-number display format such as ``{00000000}`` or ``INV-{0000}``: the braces hold the minimum
+    # digits; a number that outgrows them is printed in full, as Salesforce does.
+    auto_number: str | None = None
+    auto_number_start: int = 1
 
     @property
     def createable(self) -> bool:
@@ -57,6 +62,22 @@ class FieldDef:
     @property
     def nillable(self) -> bool:
         return not self.required and self.type != "boolean"
+
+    def _auto_parts(self) -> tuple[str, int, str]:
+        m = re.fullmatch(r"([^{}]*)\{(0+)\}([^{}]*)", self.auto_number or "")
+        if m is None:
+            raise ValueError(f"{self.name}: bad auto-number display format {self.auto_number!r}")
+        return m.group(1), len(m.group(2)), m.group(3)
+
+    def format_auto_number(self, n: int) -> str:
+        prefix, width, suffix = self._auto_parts()
+        return f"{prefix}{n:0{width}d}{suffix}"
+
+    def parse_auto_number(self, value: Any) -> int | None:
+        """The number inside a displayed auto-number (``None`` for a value not in this format)."""
+        prefix, _, suffix = self._auto_parts()
+        m = re.fullmatch(re.escape(prefix) + r"(\d+)" + re.escape(suffix), str(value or ""))
+        return int(m.group(1)) if m else None
 
 
 @dataclass(frozen=True)
@@ -134,7 +155,8 @@ def _describe_field(f: FieldDef) -> dict[str, Any]:
         "externalId": f.external_id,
         "unique": f.unique,
         "custom": f.name.endswith("__c"),
-        "calculated": f.readonly and not f.system,
+        "calculated": f.readonly and not f.system and f.auto_number is None,
+        "autoNumber": f.auto_number is not None,
         "picklistValues": [
             {"value": v, "label": v, "active": True, "defaultValue": False} for v in f.picklist
         ],
@@ -212,7 +234,11 @@ def parse_schema(data: dict[str, Any]) -> Schema:
                 tuple(f.get("reference_to") or ()),
                 f.get("relationship"),
                 bool(f.get("readonly")),
+                auto_number=f.get("auto_number"),
+                auto_number_start=int(f.get("auto_number_start", 1)),
             )
+            if fields[fname].auto_number is not None:
+                fields[fname]._auto_parts()  # a bad display format fails at load, not at the first insert
         children = {
             rel: ChildRelationship(rel, c["object"], c["field"])
             for rel, c in (spec.get("children") or {}).items()
