@@ -138,3 +138,84 @@ def test_starter_tier_day_limit(sample: dict) -> None:
     cfg = parse_config(sample)
     assert cfg.tenant("au").day_limit == 1000
     assert cfg.tenant("uk").day_limit == 5000
+
+
+# ----- routing by country (invariant 6) -----------------------------------------------------------------
+def with_us(sample: dict) -> dict:
+    """The sample plus a third organisation for the United States."""
+    sample["xero"]["tenants"].append(
+        {"key": "us", "tenant_id": "5a1b2c3d-0000-4000-8000-0000000000c3", "name": "Acme Inc"}
+    )
+    sample["routing"]["rules"].append({"tenant": "us", "values": ["United States"]})
+    return sample
+
+
+def test_any_spelling_of_a_rule_country_routes_to_its_tenant(sample: dict) -> None:
+    cfg = parse_config(with_us(sample))
+    uk = ["UK", "U.K.", "GB", "gbr", "Great Britain", "England", "Scotland", "Wales", "Northern Ireland"]
+    assert {v: cfg.route(v) for v in uk} == dict.fromkeys(uk, "uk")
+    us = ["USA", "U.S.A.", "us", "United States of America", " united  states "]
+    assert {v: cfg.route(v) for v in us} == dict.fromkeys(us, "us")
+    assert [cfg.route(v) for v in ("IE", "irl", "Éire", "FR", "fra", "DE", "deu")] == ["uk"] * 7
+    assert cfg.routing.kind == "country"  # the default, since BillingCountry is a country field
+
+
+def test_blank_and_unlisted_countries_go_to_the_default_but_non_countries_go_nowhere(sample: dict) -> None:
+    cfg = parse_config(sample)
+    assert [cfg.route(v) for v in (None, "", "   ")] == ["au"] * 3  # blank: the default, as before
+    assert [cfg.route(v) for v in ("Australia", "AU", "Japan", "JP")] == ["au"] * 4  # no rule: the default
+    garbage = ["Narnia", "N/A", "123", "-", "Untied Kingdom", "Deutschland"]
+    assert [cfg.route(v) for v in garbage] == [None] * len(garbage)  # never the default
+    assert all(cfg.routing.is_not_a_country(v) for v in garbage)
+    assert not any(cfg.routing.is_not_a_country(v) for v in (None, " ", "Japan", "UK"))
+
+
+def test_routing_kind_defaults_from_the_field_and_value_keeps_plain_matching(sample: dict) -> None:
+    sample["routing"]["field"] = "ShippingCountry"
+    assert parse_config(sample).routing.kind == "country"
+    sample["routing"] = {
+        "field": "Region__c",
+        "rules": [{"tenant": "uk", "values": ["EMEA"]}],
+        "default_tenant": "au",
+    }
+    cfg = parse_config(sample)
+    assert cfg.routing.kind == "value"
+    assert (cfg.route("emea"), cfg.route("Narnia"), cfg.route("GB")) == ("uk", "au", "au")
+    sample["routing"] = {
+        "field": "BillingCountry",
+        "kind": "value",
+        "rules": [{"tenant": "uk", "values": ["Narnia"]}],
+        "default_tenant": "au",
+    }
+    cfg = parse_config(sample)  # plain values are not checked against countries
+    assert (cfg.route("narnia"), cfg.route("UK")) == ("uk", "au")
+
+
+def test_a_rule_value_that_is_not_a_country_fails_with_its_key_path(sample: dict) -> None:
+    sample["routing"]["rules"][0]["values"][1] = "Narnia"
+    (msg,) = errors_of(sample)
+    assert msg.startswith(
+        "routing.rules[0].values[1]: 'Narnia' is not a country; write a country name or an ISO"
+    )
+    assert "routing.kind: value" in msg
+
+
+def test_two_rules_claiming_one_country_fail(sample: dict) -> None:
+    sample["routing"]["rules"][0]["values"].append("UK")  # the same country twice in one rule is harmless
+    sample["routing"]["rules"].append({"tenant": "au", "values": ["Australia", "GB"]})
+    (msg,) = errors_of(sample)
+    assert msg == (
+        "routing.rules[1].values[1]: 'GB' is United Kingdom (GB), which routing.rules[0].values[0] "
+        "('United Kingdom') already routes to tenant 'uk'; a country goes to one tenant only"
+    )
+
+
+def test_country_routing_rejects_case_sensitive_and_yaml_booleans(sample: dict) -> None:
+    sample["routing"]["case_sensitive"] = True
+    assert errors_of(sample) == [
+        "routing.case_sensitive: applies to kind: value only; countries match in any case"
+    ]
+    del sample["routing"]["case_sensitive"]
+    sample["routing"]["rules"][0]["values"] = yaml.safe_load("[GB, NO]")  # NO -> False in YAML 1.1
+    (msg,) = errors_of(sample)
+    assert msg.startswith("routing.rules[0].values: quote country codes such as 'NO'")

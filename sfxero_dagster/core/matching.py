@@ -40,6 +40,8 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from sfxero_dagster.core.countries import resolve_country
+
 MATCH_COLUMNS = [
     "sf_account_id",
     "tenant_key",
@@ -473,13 +475,11 @@ def lookalike(a: str, b: str) -> str | None:
     return None
 
 
-def _country_code(value: Any) -> str:
-    return ""  # TODO(merge): core.countries
-
-
 def country_key(value: Any) -> str:
-    """The country a value names, comparable across spellings ('UK', 'United Kingdom' -> 'GB')."""
-    return _country_code(value)  # a value that names no country says nothing either way
+    """The country a value names, comparable across spellings ('UK', 'United Kingdom' -> 'GB'); a value
+    that names no country says nothing either way."""
+    country = resolve_country(value)
+    return country.alpha_2 if country else ""
 
 
 def _evidence(

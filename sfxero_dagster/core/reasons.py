@@ -75,6 +75,13 @@ _REASONS: tuple[Reason, ...] = (
         "Add {value!r} to a routing rule or set routing.default_tenant.",
     ),
     Reason(
+        "unroutable_country",
+        "validate",
+        "ERROR",
+        "The account's routing country is not a country, so no Xero organisation is chosen for it.",
+        "Set {field} on the account to a country name or ISO code; {value!r} is not a country.",
+    ),
+    Reason(
         "currency_not_enabled",
         "validate",
         "ERROR",

@@ -51,6 +51,9 @@ class StgCustomers(pa.DataFrameModel):
     xero_contact_id: Series[str] = pa.Field(nullable=True)
     is_deleted: Series[bool]
     system_modstamp: Series[pd.Timestamp] = pa.Field(nullable=True)
+    # The raw value of routing.field, so validation can tell "not a country" from "no rule". Optional:
+    # stage_customers always writes it; frames made by hand without it still validate.
+    route_value: Series[str] | None = pa.Field(nullable=True)
 
     class Config:
         strict = "filter"

@@ -66,6 +66,7 @@ def stage_customers(accounts: pd.DataFrame, contacts: pd.DataFrame, config: Sfxe
             "country": _text(_col(a, "BillingCountry")),
             "currency": _text(_col(a, "CurrencyIsoCode")),
             "tenant_key": [config.route(v if isinstance(v, str) else None) for v in route_value],
+            "route_value": _text(route_value),
             "xero_contact_id": _text(_col(a, "Xero_Contact_Id__c")),
             "is_deleted": _flag(a, "IsDeleted"),
             "system_modstamp": _ts(_col(a, "SystemModstamp")),

@@ -174,7 +174,14 @@ def validate_customers(customers: pd.DataFrame, config: SfxeroConfig) -> Validat
         value_col="email",
         **kw,
     )
-    r.add(c, c["tenant_key"].isna(), "unroutable_account", config.routing.field, value_col="country", **kw)
+    # A routing value that is not a country is its own reason (fix the record), not "no rule" (fix the
+    # config); frames without route_value (hand-made, not staged) can only say the latter.
+    route_col = "route_value" if "route_value" in c.columns else "country"
+    not_country = c[route_col].map(config.routing.is_not_a_country).astype(bool)
+    unroutable = c["tenant_key"].isna()
+    field_name = config.routing.field
+    r.add(c, unroutable & not_country, "unroutable_country", field_name, value_col=route_col, **kw)
+    r.add(c, unroutable & ~not_country, "unroutable_account", field_name, value_col=route_col, **kw)
     rejects = r.frame()
     blocking = set(rejects.loc[rejects["severity"] == "ERROR", "sf_id"])
     return ValidationResult(valid=c.loc[~c["sf_account_id"].isin(blocking)].copy(), rejects=rejects)
@@ -190,8 +197,13 @@ def validate_invoices(
     lines: pd.DataFrame,
     references: Mapping[str, TenantReference],
     config: SfxeroConfig,
+    customers: pd.DataFrame | None = None,
 ) -> ValidationResult:
-    """Validate invoice headers and their lines; return the headers (and lines) safe to send."""
+    """Validate invoice headers and their lines; return the headers (and lines) safe to send.
+
+    ``customers`` (staged, with ``route_value``) lets an invoice whose account's routing value is not a
+    country say ``unroutable_country`` with that value; without it such an invoice is ``unroutable_account``.
+    """
     r = _Rejects(config)
     h = headers.copy()
     obj = h["source"].map({"opportunity": "Opportunity", "order": "Order"})
@@ -199,7 +211,14 @@ def validate_invoices(
 
     # ----- headers ---------------------------------------------------------------------------------
     r.add(h, _blank(h["sf_account_id"]), "missing_required_field", "AccountId", **hk)
-    r.add(h, h["tenant_key"].isna(), "unroutable_account", config.routing.field, **hk)
+    unroutable = h["tenant_key"].isna()
+    if customers is not None and len(customers):
+        h["_route_value"] = h["sf_account_id"].map(customers.set_index("sf_account_id")["route_value"])
+        not_country = h["_route_value"].map(config.routing.is_not_a_country).astype(bool)
+        field_name = config.routing.field
+        r.add(h, unroutable & not_country, "unroutable_country", field_name, value_col="_route_value", **hk)
+        unroutable &= ~not_country
+    r.add(h, unroutable, "unroutable_account", config.routing.field, **hk)
     r.add(h, h["invoice_date"].isna(), "invalid_date", "CloseDate/EffectiveDate", **hk)
     r.add(
         h,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sfxero_dagster.config import load_config
+from sfxero_dagster.config import load_config, parse_config
 from sfxero_dagster.core.transform import stage_customers, stage_invoices, stage_products
-from sfxero_dagster.core.validation import TenantReference, validate_invoices
+from sfxero_dagster.core.validation import TenantReference, validate_customers, validate_invoices
 
 from ..conftest import REPO_ROOT
 from .test_validation import REFS
@@ -279,3 +279,93 @@ def test_source_setting_selects_objects() -> None:
     assert set(h["source"]) == {"order"}
     empty_h, empty_l = stage_invoices(customers, prods, None, None, None, None, CONFIG)
     assert empty_h.empty and empty_l.empty
+
+
+def _with_accounts(accounts: pd.DataFrame, rows: dict[str, dict]) -> pd.DataFrame:
+    extra = [
+        {
+            "Id": i,
+            "Name": f"{i[-4:]} Ltd",
+            "CurrencyIsoCode": "GBP",
+            "IsDeleted": False,
+            "SystemModstamp": T,
+            **f,
+        }
+        for i, f in rows.items()
+    ]
+    return pd.concat([accounts, pd.DataFrame(extra)], ignore_index=True)
+
+
+UKC, NARNIA, BLANK, JAPAN, NONE = (sid("001", t) for t in ("UK", "NARN", "BLNK", "JPN", "NONE"))
+
+
+def test_country_spellings_route_and_a_non_country_is_unroutable_with_its_own_reason() -> None:
+    accounts, contacts, products, opps, opp_lines, *_ = frames()
+    accounts = _with_accounts(
+        accounts,
+        {
+            UKC: {"BillingCountry": "UK"},
+            NARNIA: {"BillingCountry": "Narnia"},
+            BLANK: {"BillingCountry": "  "},
+            NONE: {"BillingCountry": None},
+            JAPAN: {"BillingCountry": "JP"},
+        },
+    )
+    customers = stage_customers(accounts, contacts, CONFIG)
+    c = customers.set_index("sf_account_id")
+    assert c.loc[UKC, "tenant_key"] == "uk"  # was 'au': a UK customer billed Australian GST
+    assert c.loc[NARNIA, "tenant_key"] is None  # not a country: not the default either
+    assert [c.loc[i, "tenant_key"] for i in (BLANK, NONE, JAPAN)] == ["au"] * 3  # blank, or in no rule
+    assert c.loc[NARNIA, "route_value"] == "Narnia"
+
+    rejects = validate_customers(customers.loc[~customers["is_deleted"]], CONFIG).rejects
+    routing = rejects.loc[rejects["reason_code"].str.startswith("unroutable")]
+    assert routing[["sf_id", "reason_code", "field", "value", "hint"]].to_dict("records") == [
+        {
+            "sf_id": NARNIA,
+            "reason_code": "unroutable_country",
+            "field": "BillingCountry",
+            "value": "Narnia",
+            "hint": "Set BillingCountry on the account to a country name or ISO code; 'Narnia' is not a country.",
+        }
+    ]
+
+    # The account's invoices are held back with the same reason and value.
+    opps = pd.concat([opps, opps.assign(Id=sid("006", "N"), AccountId=NARNIA)], ignore_index=True)
+    opp_lines = pd.concat(
+        [opp_lines, opp_lines.assign(Id=[sid("00k", "N1"), sid("00k", "N2")], OpportunityId=sid("006", "N"))],
+        ignore_index=True,
+    )
+    h, ln = stage_invoices(customers, stage_products(products, CONFIG), opps, opp_lines, None, None, CONFIG)
+    rejects = validate_invoices(h, ln, REFS, CONFIG, customers=customers).rejects
+    mine = rejects.loc[rejects["sf_id"] == sid("006", "N")]
+    assert set(mine["reason_code"]) == {"unroutable_country"}
+    assert set(mine["value"]) == {"Narnia"}
+    without = validate_invoices(h, ln, REFS, CONFIG).rejects  # no customers given: the generic reason
+    assert set(without.loc[without["sf_id"] == sid("006", "N"), "reason_code"]) == {"unroutable_account"}
+
+
+def test_another_country_field_names_itself_and_no_default_means_unroutable_account() -> None:
+    cfg = parse_config(
+        {
+            **CONFIG.model_dump(mode="json"),
+            "routing": {"field": "ShippingCountry", "rules": [{"tenant": "uk", "values": ["GB"]}]},
+        }
+    )
+    accounts, contacts, *_ = frames()
+    accounts = accounts.assign(ShippingCountry=["Australia", "U.K.", "Ireland"])
+    accounts = _with_accounts(
+        accounts, {NARNIA: {"ShippingCountry": "N/A", "BillingCountry": "United Kingdom"}}
+    )
+    customers = stage_customers(accounts, contacts, cfg)
+    rejects = validate_customers(customers.loc[~customers["is_deleted"]], cfg).rejects
+    got = rejects.loc[rejects["reason_code"].str.startswith("unroutable")].set_index("sf_id")
+    assert B not in got.index  # U.K. -> uk
+    assert (got.loc[A, "reason_code"], got.loc[A, "value"]) == ("unroutable_account", "Australia")  # no rule
+    assert (got.loc[NARNIA, "reason_code"], got.loc[NARNIA, "field"]) == (
+        "unroutable_country",
+        "ShippingCountry",
+    )
+    assert got.loc[NARNIA, "hint"] == (
+        "Set ShippingCountry on the account to a country name or ISO code; 'N/A' is not a country."
+    )

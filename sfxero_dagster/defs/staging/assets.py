@@ -267,7 +267,8 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
             & ~headers["is_cancelled"].astype(bool)
             & ~headers["is_withdrawn"].astype(bool)
         ]
-        result = validate_invoices(to_send, lines, references, cfg)
+        customers = wh.read("stg_customers", ["sf_account_id", "route_value"])
+        result = validate_invoices(to_send, lines, references, cfg, customers=customers)
         valid_lines = result.valid_lines if result.valid_lines is not None else lines.iloc[0:0]
         wh.replace("valid_invoice_headers", result.valid)
         wh.replace("valid_invoice_lines", valid_lines)
