@@ -36,7 +36,7 @@ def test_full_cycle_queues_every_planted_problem_and_stages_the_clean_records(pr
     wh = world.warehouse
     valid = set(wh.read("valid_invoice_headers")["sf_id"])
     headers = wh.read("stg_invoice_headers")
-    sendable = headers.loc[~headers.is_deleted & ~headers.is_cancelled]
+    sendable = headers.loc[~headers.is_deleted & ~headers.is_cancelled & ~headers.is_withdrawn]
     clean = set(sendable["sf_id"]) - planted
     assert clean and clean <= valid  # every clean record reaches staging
     assert not (

@@ -143,7 +143,10 @@ def build_staging_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
                     "One row per Salesforce account with its billing contact, routed to a Xero tenant.",
                 ),
                 ("stg_products", "Products with SKU, tax code and account code."),
-                ("stg_invoice_headers", "One row per Opportunity or Order that is (or was) an invoice."),
+                (
+                    "stg_invoice_headers",
+                    "One row per Opportunity or Order: invoiceable, cancelled, deleted or withdrawn (flagged).",
+                ),
                 ("stg_invoice_lines", "Invoice lines: item, quantity, unit price, discount, tax code."),
             ]
         ],
