@@ -317,3 +317,19 @@ def plan_summary(plan: list[Planned]) -> dict[str, int]:
     for p in plan:
         counts[f"{p.collection.lower()}_{p.action}"] = counts.get(f"{p.collection.lower()}_{p.action}", 0) + 1
     return counts
+
+
+TOTAL_FIELDS = {"sub_total": "SubTotal", "total_tax": "TotalTax", "total": "Total"}
+
+
+def posted_differs(expected: Mapping[str, str], posted: Mapping[str, Any]) -> list[str]:
+    """Where the document Xero answered with differs from our arithmetic of what we sent.
+
+    Checked on every created or updated invoice: a difference means our Xero arithmetic (and so the
+    amount-mismatch guard and every plan) is wrong for this organisation, which must not pass silently.
+    """
+    out = []
+    for ours, theirs in TOTAL_FIELDS.items():
+        if ours in expected and theirs in posted and Decimal(str(posted[theirs])) != Decimal(expected[ours]):
+            out.append(f"{theirs} {posted[theirs]} (ours {expected[ours]})")
+    return out

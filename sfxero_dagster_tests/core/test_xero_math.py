@@ -72,3 +72,15 @@ def test_invariants(rows: list[tuple[D, D, D]]) -> None:
     assert inc.sub_total + inc.total_tax == inc.total
     for value in (ex.total, ex.total_tax, inc.sub_total):
         assert value == value.quantize(D("0.01"))
+
+
+def test_posted_differs_names_each_total_xero_posted_otherwise() -> None:
+    from sfxero_dagster.core.push import posted_differs
+
+    ours = {"sub_total": "100.00", "total_tax": "10.00", "total": "110.00"}
+    assert posted_differs(ours, {"SubTotal": 100.0, "TotalTax": D("10.00"), "Total": "110"}) == []
+    assert posted_differs(ours, {"SubTotal": 100, "TotalTax": 10.01, "Total": 110.01}) == [
+        "TotalTax 10.01 (ours 10.00)",
+        "Total 110.01 (ours 110.00)",
+    ]
+    assert posted_differs({}, {"Total": 1}) == []  # a void or a document we computed nothing for

@@ -457,3 +457,28 @@ def test_a_change_to_a_paid_invoice_is_queued_as_not_editable(prepared_world: Wo
     assert item.reason_code == "invoice_not_editable" and "credit note" in item.hint
     paid = world.handle.xero.store.get(f"{links.loc[opp, 'tenant_id']}/Invoice", links.loc[opp, "xero_id"])
     assert paid["Status"] == "PAID"  # untouched
+
+
+def test_the_xero_arithmetic_check_passes_on_a_push_and_fails_when_our_arithmetic_is_wrong(
+    prepared_world: World,
+) -> None:
+    world = prepared(prepared_world)
+    # Our picture of the 'uk' organisation's tax rates goes wrong (a rate Xero does not apply): every uk
+    # invoice we plan then has totals Xero will not post, which the check after the push must say.
+    wh = world.warehouse
+    rates = wh.read("xero_tax_rates")
+    uk = rates["tenant_key"] == "uk"
+    rate = rates["effective_rate"].map(Decimal)  # kept as exact decimal text
+    assert (rate[uk] > 0).any()
+    rates["effective_rate"] = rate.where(~uk | (rate == 0), rate + 1).map(str)
+    wh.replace("xero_tax_rates", rates)
+    result = world.materialize(PUSH, raise_on_error=False)
+    checks = {(c.asset_key.to_user_string(), c.check_name): c for c in result.get_asset_check_evaluations()}
+    au, uk_check = (
+        checks[("xero/au/invoices", "xero_arithmetic")],
+        checks[("xero/uk/invoices", "xero_arithmetic")],
+    )
+    assert au.passed and au.metadata["violations"].value == 0
+    created = _meta(result, "xero/uk/invoices")["created"]
+    assert not uk_check.passed and 0 < uk_check.metadata["violations"].value <= created
+    assert "TotalTax" in uk_check.metadata["examples"].value

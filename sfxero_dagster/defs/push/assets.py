@@ -32,6 +32,7 @@ from sfxero_dagster.core.push import (
     plan_contacts,
     plan_invoices,
     plan_summary,
+    posted_differs,
 )
 from sfxero_dagster.core.reasons import REASONS
 from sfxero_dagster.core.reasons import hint as reason_hint
@@ -140,8 +141,13 @@ def execute(
     tenant: XeroTenantConfig,
     run_id: str,
     log: Callable[[str], None],
+    posted_mismatches: list[str] | None = None,
 ) -> dict[str, int]:
-    """Send the writes of ``plan`` batch by batch with intents; queue what Xero rejects."""
+    """Send the writes of ``plan`` batch by batch with intents; queue what Xero rejects.
+
+    Every invoice Xero answers for is compared with our arithmetic of it; differences are appended to
+    ``posted_mismatches`` (the ``xero_arithmetic`` check).
+    """
     counts = {"created": 0, "updated": 0, "voided": 0, "failed": 0}
     writes = [p for p in plan if p.writes]
     progress = Progress(log, f"Xero {tenant.key}: {plan[0].collection if plan else ''} writes", len(writes))
@@ -201,6 +207,9 @@ def execute(
                     )
                     kind = {"create": "created", "update": "updated", "void": "voided"}[p.action]
                     counts[kind] += 1
+                    differs = posted_differs(p.expected, outcome.record) if p.action != "void" else []
+                    if differs and posted_mismatches is not None:
+                        posted_mismatches.append(f"{p.sf_object} {p.sf_id}: {', '.join(differs)}")
                     sent = sorted(set(p.payload or {}) - {ID_FIELD[collection]})
                     events.append(
                         Event(
@@ -733,7 +742,8 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
                     )
                     extra.update(settled)
                     queue_items += held
-                counts = execute(plan, client, led, tenant, context.run.run_id, context.log.info)
+                mismatches: list[str] = []
+                counts = execute(plan, client, led, tenant, context.run.run_id, context.log.info, mismatches)
                 counts.update(extra)
                 if collection == "Invoices":
                     led.queue_sync(
@@ -754,12 +764,16 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
                 bad = foreign_contact_changes(
                     led, context.run.run_id, tenant.tenant_id, cfg.contacts.salesforce_masters()
                 )
-                check = _invariant_check("foreign_contacts_untouched", bad)
+                checks = [_invariant_check("foreign_contacts_untouched", bad)]
             else:
-                check = _invariant_check("one_live_document", duplicate_live_documents(led))
-            if not check.passed:
-                context.log.error(f"{tenant.key} {collection}: invariant {check.check_name} violated")
-            return dg.MaterializeResult(metadata=result.metadata, check_results=[check])
+                checks = [
+                    _invariant_check("one_live_document", duplicate_live_documents(led)),
+                    _invariant_check("xero_arithmetic", mismatches),
+                ]
+            for check in checks:
+                if not check.passed:
+                    context.log.error(f"{tenant.key} {collection}: invariant {check.check_name} violated")
+            return dg.MaterializeResult(metadata=result.metadata, check_results=checks)
 
         return _push
 
@@ -791,7 +805,12 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
                 "one_live_document",
                 asset=dg.AssetKey(["xero", tenant.key, "invoices"]),
                 description="No Salesforce record has a live invoice in more than one organisation.",
-            )
+            ),
+            dg.AssetCheckSpec(
+                "xero_arithmetic",
+                asset=dg.AssetKey(["xero", tenant.key, "invoices"]),
+                description="Every invoice this run created or updated has the totals our arithmetic gives.",
+            ),
         ],
         description=f"Xero invoices of {tenant.name!r}: created, updated while editable, voided when cancelled.",
     )(push("Invoices"))
