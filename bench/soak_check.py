@@ -146,6 +146,22 @@ def check(
             and (tid, c["CreditNoteID"]) not in linked_ids
         ]
 
+    # ----- one live document per record across all organisations (invariant 3), from Xero itself
+    live_in = Counter(
+        i.get("Reference")
+        for tid in tenants
+        for i in {
+            i.get("Reference"): i
+            for i in docs[(tid, "Invoice")].values()
+            if i.get("Type", "ACCREC") == "ACCREC"
+            and str(i.get("InvoiceNumber") or "").startswith(prefix)
+            and i.get("Status") not in DEAD
+        }.values()
+    )
+    out["duplicates"] += [
+        f"record {ref} has a live invoice in {n} organisations" for ref, n in live_in.items() if ref and n > 1
+    ]
+
     # ----- ledger
     out["ledger"] += [f"intent still pending: {i.target} {i.sf_id}" for i in led.pending_intents()]
     per_invoice = Counter((r["tenant_id"], r["xero_id"]) for r in links if r["xero_object"] == "Invoices")

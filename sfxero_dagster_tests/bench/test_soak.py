@@ -79,6 +79,14 @@ def test_the_checker_reports_a_planted_duplicate_loss_and_broken_ledger(
         found = counts()
         assert found["duplicates"] >= 1 and found["orphans"] >= 1
 
+        apps.xero.store.delete(f"{tid}/Invoice", copy["InvoiceID"])
+        assert counts() == dict.fromkeys(counts(), 0)
+        other = next(t.tenant_id for t in cfg.xero.tenants if t.tenant_id != tid)
+        apps.xero.store.put(f"{other}/Invoice", copy["InvoiceID"], copy)  # live in a second organisation
+        found = counts()
+        assert found["duplicates"] == 1 and found["orphans"] == 1
+        apps.xero.store.delete(f"{other}/Invoice", copy["InvoiceID"])
+
         apps.xero.store.delete(f"{gone['tenant_id']}/Invoice", gone["xero_id"])  # an invoice lost
         found = counts()
         assert found["losses"] >= 1 and found["ledger"] >= 1
