@@ -50,7 +50,9 @@ def test_p3_push_under_a_low_limit_in_sandbox_time(
     figures = measure_push(
         prepared_world.handle, prepared_world.config_path, "au", minute=1, timer=clock.timestamp
     )
-    assert figures["calls"] >= 3  # contacts and invoices, created and updated: enough to wait twice
+    # contacts and invoices created (contacts linked by weak evidence cost no call since invariant 1):
+    # at least one wait for the window
+    assert figures["calls"] >= 2
     assert figures["throttled_429"] == 0
     assert figures["wall_seconds"] == figures["floor_seconds"] == 60 * (figures["calls"] - 1)
     assert figures["met"]
