@@ -281,3 +281,14 @@ def test_staged_lines_from_salesforce_are_held_end_to_end() -> None:
     item = _only(result, "zero_value_line")
     assert (item["line_id"], item["value"]) == (L1, "0.00001")
     assert L2 not in set(result.rejects["line_id"].dropna())
+
+
+def test_decimals_beyond_the_scale_that_changed_salesforces_total_are_an_amount_mismatch() -> None:
+    """Salesforce multiplies every decimal it keeps (3.00456 x 59.99 less 10 % = 162.22), a person sees
+    Quantity 3.00; the invoice is not posted at a sum Salesforce's Amount does not show."""
+    h, ln = _stage({"Quantity": 3.00456, "TotalPrice": 162.22})
+    h.loc[h["sf_id"] == OPP, "sf_total"] = 232.72
+    result = validate_invoices(h.loc[h["sf_id"] == OPP], ln.loc[ln["sf_header_id"] == OPP], REFS, CONFIG)
+    item = _only(result, "amount_mismatch")
+    assert (item["value"], item["hint"].split(", ")[-1]) == ("232.72", "Xero would post 232.47.")
+    assert result.valid.empty
