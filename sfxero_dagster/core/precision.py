@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 
 
@@ -50,11 +51,21 @@ def kept(value: object, sf_scale: int | None, xero_places: int) -> Decimal | Non
 
 
 def kept_series(values: pd.Series, sf_scale: int | None, xero_places: int) -> pd.Series:
-    """:func:`kept` over a column; floats out (staging's type), exact to their shortest repr."""
-    out = [kept(v, sf_scale, xero_places) for v in values]
-    return pd.Series(
-        [float(d) if d is not None else math.nan for d in out], index=values.index, dtype="float64"
-    )
+    """:func:`kept` over a column; floats out (staging's type), exact to their shortest repr.
+
+    Values already at the precision kept (nearly all) pass through without Decimal: ``v`` is kept as is
+    when ``rint(v * 10**p) / 10**p == v`` exactly, i.e. ``v`` is the float of a decimal with at most ``p``
+    places (so its shortest repr is that decimal, and both roundings leave it unchanged)."""
+    v = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    places = xero_places if sf_scale is None or sf_scale < 0 else min(sf_scale, xero_places)
+    factor = 10.0**places
+    with np.errstate(invalid="ignore", over="ignore"):
+        at_precision = np.isfinite(v) & (np.rint(v * factor) / factor == v)
+    out = np.where(np.isfinite(v), v, math.nan)
+    for i in np.flatnonzero(~at_precision & np.isfinite(v)):
+        d = kept(float(v[i]), sf_scale, xero_places)
+        out[i] = float(d) if d is not None else math.nan
+    return pd.Series(out, index=values.index, dtype="float64")
 
 
 def text(value: object) -> str | None:

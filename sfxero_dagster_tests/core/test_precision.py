@@ -7,6 +7,8 @@ from decimal import Decimal as D
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from sfxero_dagster.config import load_config
@@ -58,6 +60,22 @@ def test_kept_series_gives_floats_whose_repr_is_the_rounded_decimal() -> None:
     assert [repr(v) for v in s[[0, 1, 3]]] == ["0.3", "1.2346", "2.675"]
     assert pd.isna(s[2])
     assert text(1e-05) == "0.00001" and text(3.0) == "3"
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.decimals(min_value=-(10**6), max_value=10**6, places=2).map(float),
+            st.floats(min_value=-1e6, max_value=1e6, allow_nan=False),
+        ),
+        max_size=30,
+    ),
+    st.sampled_from([None, 0, 2, 4, 6]),
+    st.sampled_from([2, 4]),
+)
+def test_kept_series_fast_path_agrees_with_decimal_rounding(values, scale, places) -> None:
+    got = kept_series(pd.Series(values, dtype="float64"), scale, places)
+    assert list(got) == [float(kept(v, scale, places)) for v in values]
 
 
 def test_xero_line_amount_uses_the_quantity_and_discount_xero_keeps() -> None:
