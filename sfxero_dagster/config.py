@@ -342,6 +342,19 @@ class ValidationConfig(_Model):
     default_severity: Severity = "ERROR"
     severity: dict[str, Severity] = Field(default_factory=dict)  # reason code -> severity
 
+    @field_validator("severity")
+    @classmethod
+    def _known_codes(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        """A misspelt reason code would silently keep its default severity: refuse it at load."""
+        from sfxero_dagster.core.reasons import REASONS
+
+        unknown = sorted(set(value) - set(REASONS))
+        if unknown:
+            raise ValueError(
+                f"unknown reason code(s) {', '.join(unknown)}; known: {', '.join(sorted(REASONS))}"
+            )
+        return value
+
 
 class StorageConfig(_Model):
     state_dir: str = ".sfxero_state"

@@ -15,7 +15,14 @@ from typing import Any
 import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig
-from sfxero_dagster.core.xero_math import Line, Totals, invoice_totals, round_unit
+from sfxero_dagster.core.xero_math import (
+    Line,
+    Totals,
+    invoice_totals,
+    round_discount,
+    round_quantity,
+    round_unit,
+)
 
 
 def _present(value: Any) -> bool:
@@ -84,9 +91,13 @@ def _line_items(
                 {
                     "ItemCode": ln.get("sku"),
                     "Description": ln.get("description"),
-                    "Quantity": _dec(ln["quantity"]),
+                    # at Xero's precision (staging has already rounded; this keeps the payload, its hash
+                    # and expected_totals equal to what Xero stores, whatever the caller passes)
+                    "Quantity": round_quantity(_dec(ln["quantity"])),
                     "UnitAmount": round_unit(_dec(ln["unit_amount"])),
-                    "DiscountRate": _dec(discount) if _present(discount) and float(discount) != 0 else None,
+                    "DiscountRate": round_discount(_dec(discount))
+                    if _present(discount) and float(discount) != 0
+                    else None,
                     "TaxType": tax_map.get(code) if code else None,
                     "AccountCode": ln.get("account_code")
                     if _present(ln.get("account_code"))

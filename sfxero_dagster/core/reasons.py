@@ -176,6 +176,24 @@ _REASONS: tuple[Reason, ...] = (
         "Set a quantity greater than 0 on the line (credit notes come from cancellations).",
     ),
     Reason(
+        "zero_value_line",
+        "validate",
+        "ERROR",
+        "A line's quantity, price or discount rounds to nothing at the precision Salesforce and Xero keep, "
+        "so the line would be worth 0.00 in Xero.",
+        "This line would be worth 0.00 in Xero: {detail}. Correct {field} on the Salesforce line to the "
+        "real amount, or delete the line; a free item keeps its quantity and has UnitPrice 0.",
+    ),
+    Reason(
+        "zero_value_invoice",
+        "validate",
+        "ERROR",
+        "The record's lines add up to 0.00 at the precision Salesforce and Xero keep, so Xero would get an "
+        "invoice for nothing.",
+        "Its lines come to {value} before rounding and 0.00 in Xero. Correct Quantity and UnitPrice on the "
+        "record's {lines} lines in Salesforce; if nothing is owed, {not_invoiced}.",
+    ),
+    Reason(
         "negative_amount",
         "validate",
         "ERROR",

@@ -115,6 +115,12 @@ class StgInvoiceLines(pa.DataFrameModel):
     currency: Series[str] = pa.Field(nullable=True)
     sf_line_total: Series[float] = pa.Field(nullable=True)
     product_is_active: Series[bool] = pa.Field(nullable=True)
+    # quantity, unit_amount and discount_rate are at the precision kept (core.precision); these are
+    # Salesforce's values as read, so validation can tell "rounds to zero" from "is zero". Optional:
+    # frames made by hand without them still validate (validation then takes the rounded values).
+    sf_quantity: Series[float] | None = pa.Field(nullable=True)
+    sf_unit_price: Series[float] | None = pa.Field(nullable=True)
+    sf_discount: Series[float] | None = pa.Field(nullable=True)
 
     class Config:
         strict = "filter"

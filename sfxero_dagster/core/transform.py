@@ -12,10 +12,25 @@ create can never make a second invoice) and ``Reference`` is the Salesforce Id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from decimal import Decimal
+
 import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.core.precision import kept_series, to_decimal
 from sfxero_dagster.core.staging import StgCustomers, StgInvoiceHeaders, StgInvoiceLines, StgProducts
+from sfxero_dagster.core.xero_math import (
+    DISCOUNT_PLACES,
+    QUANTITY_PLACES,
+    UNIT_PLACES,
+    Line,
+    line_amount,
+)
+
+# object -> field -> decimal places (describe ``scale``); see core.precision
+Scales = Mapping[str, Mapping[str, int]]
+MONEY_PLACES = 2  # Xero's LineAmount and totals
 
 
 def _col(df: pd.DataFrame, name: str, default: object = None) -> pd.Series:
@@ -105,6 +120,7 @@ def _headers(
     cancelled: pd.Series,
     customers: pd.DataFrame,
     config: SfxeroConfig,
+    total_scale: int | None = None,
 ) -> pd.DataFrame:
     tenants = (
         customers.set_index("sf_account_id")["tenant_key"] if not customers.empty else pd.Series(dtype=object)
@@ -120,7 +136,7 @@ def _headers(
             "reference": df["Id"],
             "invoice_date": pd.to_datetime(date, errors="coerce"),
             "currency": _text(_col(df, "CurrencyIsoCode")),
-            "sf_total": _num(sf_total),
+            "sf_total": kept_series(_num(sf_total), total_scale, MONEY_PLACES),
             "status": _text(status),
             "is_cancelled": cancelled.astype(bool),
             "is_deleted": _flag(df, "IsDeleted"),
@@ -143,7 +159,12 @@ def _lines(
     discount_col: str,
     products: pd.DataFrame,
     config: SfxeroConfig,
+    scales: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
+    """Lines with Quantity, UnitPrice and discount at the precision kept (``core.precision``: the field's
+    scale from ``scales``, else Xero's alone), and Salesforce's unrounded values beside them (``sf_*``)
+    so that validation can tell a line that rounds to nothing from one that was nothing."""
+    scale = scales or {}
     p = products.set_index("sf_product_id") if not products.empty else pd.DataFrame()
     pid = _col(items, "Product2Id")
 
@@ -151,8 +172,11 @@ def _lines(
         return pid.map(p[col]) if col in p.columns else pd.Series([None] * len(items), index=items.index)
 
     line_tax = _text(_col(items, config.tax.line_field))
-    qty, price = _num(_col(items, "Quantity")), _num(_col(items, "UnitPrice"))
-    discount = _num(_col(items, discount_col))
+    raw_qty, raw_price = _num(_col(items, "Quantity")), _num(_col(items, "UnitPrice"))
+    raw_discount = _num(_col(items, discount_col))
+    qty = kept_series(raw_qty, scale.get("Quantity"), QUANTITY_PLACES)
+    price = kept_series(raw_price, scale.get("UnitPrice"), UNIT_PLACES)
+    discount = kept_series(raw_discount, scale.get(discount_col), DISCOUNT_PLACES)
     out = pd.DataFrame(
         {
             "source": source,
@@ -169,13 +193,32 @@ def _lines(
             "currency": _text(_col(items, "CurrencyIsoCode")),
             # Salesforce's own view of the line: TotalPrice already has the standard Discount applied
             # (OpportunityLineItem); OrderItem has no standard discount, so apply Discount__c ourselves.
-            "sf_line_total": _num(_col(items, "TotalPrice"))
+            "sf_line_total": kept_series(
+                _num(_col(items, "TotalPrice")), scale.get("TotalPrice"), MONEY_PLACES
+            )
             if source == "opportunity"
-            else (qty * price * (100 - discount.fillna(0)) / 100).round(2),
+            else _discounted_totals(qty, price, discount),
             "product_is_active": product("is_active").astype("object"),
+            "sf_quantity": raw_qty,
+            "sf_unit_price": raw_price,
+            "sf_discount": raw_discount,
         }
     )
     return out.loc[~_flag(items, "IsDeleted")]
+
+
+def _discounted_totals(qty: pd.Series, price: pd.Series, discount: pd.Series) -> pd.Series:
+    """Quantity x UnitPrice less the discount, in Decimal, to the cent (an OrderItem's Discount__c is ours
+    to apply: Salesforce's own TotalPrice there ignores it)."""
+    out = []
+    for q, p, d in zip(qty, price, discount, strict=True):
+        dq, dp, dd = to_decimal(q), to_decimal(p), to_decimal(d)
+        out.append(
+            float(line_amount(Line(dq, dp, discount_rate=dd or Decimal(0))))
+            if dq is not None and dp is not None
+            else float("nan")
+        )
+    return pd.Series(out, index=qty.index, dtype="float64")
 
 
 def stage_invoices(
@@ -186,8 +229,13 @@ def stage_invoices(
     orders: pd.DataFrame | None,
     order_items: pd.DataFrame | None,
     config: SfxeroConfig,
+    scales: Scales | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Invoice headers and lines from closed-won Opportunities and/or Orders, as configured."""
+    """Invoice headers and lines from closed-won Opportunities and/or Orders, as configured.
+
+    ``scales`` (object -> field -> describe ``scale``) rounds amounts to what Salesforce keeps before
+    Xero's precision; an object or field missing from it gets Xero's precision only."""
+    scales = scales or {}
     prefix = config.invoices.number_prefix
     headers, lines = [], []
     if config.invoices.source in ("opportunity", "both") and opportunities is not None and len(opportunities):
@@ -203,17 +251,28 @@ def stage_invoices(
                 ~_flag(o, "IsWon") & _flag(o, "IsClosed"),
                 customers,
                 config,
+                scales.get("Opportunity", {}).get("Amount"),
             )
         )
         if opportunity_lines is not None and len(opportunity_lines):
             lines.append(
-                _lines(opportunity_lines, "opportunity", "OpportunityId", "Discount", products, config)
+                _lines(
+                    opportunity_lines,
+                    "opportunity",
+                    "OpportunityId",
+                    "Discount",
+                    products,
+                    config,
+                    scales.get("OpportunityLineItem"),
+                )
             )
     if config.invoices.source in ("order", "both") and orders is not None and len(orders):
         o = orders
         number = prefix + "O-" + _col(o, "OrderNumber").astype(str)
         if order_items is not None and len(order_items):
-            item_lines = _lines(order_items, "order", "OrderId", "Discount__c", products, config)
+            item_lines = _lines(
+                order_items, "order", "OrderId", "Discount__c", products, config, scales.get("OrderItem")
+            )
             lines.append(item_lines)
             total = o["Id"].map(item_lines.groupby("sf_header_id")["sf_line_total"].sum())
         else:
@@ -230,6 +289,7 @@ def stage_invoices(
                 status.eq("Cancelled"),
                 customers,
                 config,
+                scales.get("Order", {}).get("TotalAmount"),
             )
         )
     h = (

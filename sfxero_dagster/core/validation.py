@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.core.precision import text, to_decimal
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.core.reasons import reason
 from sfxero_dagster.core.staging import MAX_LINE_AMOUNT, XERO_LIMITS
@@ -187,6 +188,29 @@ def validate_customers(customers: pd.DataFrame, config: SfxeroConfig) -> Validat
     return ValidationResult(valid=c.loc[~c["sf_account_id"].isin(blocking)].copy(), rejects=rejects)
 
 
+# per source: the Salesforce line object and its discount field, the header's total field, and how a
+# person takes a record out of invoicing
+_LINE_FIELDS = {"opportunity": ("OpportunityLineItem", "Discount"), "order": ("OrderItem", "Discount__c")}
+_TOTAL_FIELDS = {"opportunity": "Opportunity.Amount", "order": "Order.TotalAmount"}
+_AMOUNT_CODES = (
+    "zero_value_line",
+    "invalid_quantity",
+    "negative_amount",
+    "invalid_unit_price",
+    "invalid_discount",
+)
+_NOT_INVOICED = {
+    "opportunity": "set the opportunity's StageName to Closed Lost",
+    "order": "set the order's Status to Cancelled",
+}
+
+
+def _exact_value(quantity: float, price: float, discount: float) -> Decimal:
+    """Quantity x UnitPrice less the discount, exactly, from Salesforce's values as read (for messages)."""
+    q, u, d = to_decimal(quantity), to_decimal(price), to_decimal(discount) or Decimal(0)
+    return Decimal(0) if q is None or u is None else q * u * (100 - d) / 100
+
+
 def _round2(values: pd.Series) -> pd.Series:
     """Half-up rounding to cents on floats (tolerance checks only; exact pushes use core.xero_math)."""
     return np.sign(values) * np.floor(np.abs(values) * 100 + 0.5 + 1e-9) / 100
@@ -348,11 +372,20 @@ def validate_invoices(
     ]
     r.add(ln, mask(bad_type, ln.index), "unknown_tax_type", "TaxType", value_col="_tax_type", **lk)
 
+    # quantity/unit_amount/discount_rate are at the precision kept (staging, core.precision); the sf_*
+    # columns are Salesforce's values as read (a hand-made frame without them: the same values)
     q, u, d = ln["quantity"], ln["unit_amount"], ln["discount_rate"].fillna(0.0)
-    r.add(ln, q.isna() | (q == 0), "invalid_quantity", "Quantity", value_col="quantity", **lk)
-    r.add(ln, (q < 0) | (u < 0), "negative_amount", "Quantity/UnitPrice", value_col="unit_amount", **lk)
+    raw_q, raw_u, raw_d = (
+        (ln[raw].fillna(kept) if raw in ln.columns else kept)
+        for raw, kept in (("sf_quantity", q), ("sf_unit_price", u), ("sf_discount", d))
+    )
+    raw_d = raw_d.fillna(0.0)
+    r.add(ln, raw_q.isna() | (raw_q == 0), "invalid_quantity", "Quantity", value_col="quantity", **lk)
+    negative = (raw_q < 0) | (raw_u < 0)
+    r.add(ln, negative, "negative_amount", "Quantity/UnitPrice", value_col="unit_amount", **lk)
     r.add(ln, u.isna(), "invalid_unit_price", "UnitPrice", **lk)
-    r.add(ln, (d < 0) | (d > 100), "invalid_discount", "Discount", value_col="discount_rate", **lk)
+    bad_discount = (d < 0) | (d > 100)
+    r.add(ln, bad_discount, "invalid_discount", "Discount", value_col="discount_rate", **lk)
     r.add(
         ln,
         _too_long(ln["description"], XERO_LIMITS["line_description"]),
@@ -380,6 +413,47 @@ def validate_invoices(
     line_amount = _round2(q.fillna(0) * _round2_unit(u.fillna(0)) * (100 - d) / 100)
     r.add(ln, line_amount.abs() > MAX_LINE_AMOUNT, "line_amount_too_large", "LineAmount", **lk)
 
+    # ----- worth nothing at the precision kept (invariant 5) ---------------------------------------------
+    # A line that Salesforce says is worth something but that rounds to 0.00 is held; a line that is
+    # worth nothing on purpose (UnitPrice 0, a 100 % discount: a free item) is not.
+    raw_value = raw_q * raw_u * (100 - raw_d) / 100
+    vanishes = (raw_q > 0) & (raw_u >= 0) & ~bad_discount & (raw_value > 0) & (line_amount == 0)
+    causes = [
+        ("Quantity", vanishes & (q == 0), raw_q, q),
+        ("UnitPrice", vanishes & (q != 0) & (u == 0), raw_u, u),
+        ("discount", vanishes & (q != 0) & (u != 0) & (d >= 100), raw_d, d),
+    ]
+    causes.append(("Quantity", vanishes & ~(causes[0][1] | causes[1][1] | causes[2][1]), None, None))
+    for source, (line_object, discount_field) in _LINE_FIELDS.items():
+        of_source = ln["header_source"] == source
+        for name, hit, raw, kept in causes:
+            rows = hit & of_source
+            if not rows.any():
+                continue
+            fname = f"{line_object}.{discount_field if name == 'discount' else name}"
+            if raw is None:  # each value survives rounding, their product does not
+                detail = [
+                    f"Quantity {text(a)} x UnitPrice {text(b)}"
+                    + (f" less {text(c)} %" if c else "")
+                    + f" is {text(_exact_value(a, b, c))}, which rounds to 0.00"
+                    for a, b, c in zip(raw_q[rows], raw_u[rows], raw_d[rows], strict=True)
+                ]
+            else:
+                detail = [
+                    f"{fname} {text(a)} rounds to {text(b)}"
+                    for a, b in zip(raw[rows], kept[rows], strict=True)
+                ]
+            ln["_raw"] = [text(v) for v in (raw if raw is not None else raw_q)]
+            r.add(
+                ln,
+                rows,
+                "zero_value_line",
+                fname,
+                value_col="_raw",
+                detail=pd.Series(detail, index=ln.index[rows]).reindex(ln.index),
+                **lk,
+            )
+
     # ----- totals: Salesforce's amount against Xero's arithmetic -----------------------------------------
     ln["_line_amount"] = line_amount
     sub_total = ln.groupby("sf_header_id")["_line_amount"].sum()
@@ -389,6 +463,35 @@ def validate_invoices(
         h["sf_total"].notna() & expected.notna() & ((h["sf_total"] - expected).abs() > tolerance + 1e-9)
     )
     r.add(h, mismatch, "amount_mismatch", "Amount", value_col="sf_total", expected=expected.round(2), **hk)
+
+    # A record whose lines come to 0.00 is held, unless a line already holds it for its amounts (the
+    # person fixes that line; if the total is still 0.00 afterwards, this reason follows).
+    so_far = r.frame()
+    held_for_amounts = set(
+        so_far.loc[so_far["reason_code"].isin(_AMOUNT_CODES) & (so_far["severity"] == "ERROR"), "sf_id"]
+    )
+    zero_total = expected.notna() & (expected == 0) & ~h["sf_id"].isin(held_for_amounts)
+    if zero_total.any():
+        exact = {
+            hid: sum(
+                (_exact_value(a, b, c) for a, b, c in zip(g["_rq"], g["_ru"], g["_rd"], strict=True)),
+                Decimal(0),
+            )
+            for hid, g in ln.assign(_rq=raw_q, _ru=raw_u, _rd=raw_d).groupby("sf_header_id")
+            if hid in set(h.loc[zero_total, "sf_id"])
+        }
+        h["_before_rounding"] = h["sf_id"].map(lambda i: text(exact[i]) if i in exact else None)
+        for source, (line_object, _) in _LINE_FIELDS.items():
+            r.add(
+                h,
+                zero_total & (h["source"] == source),
+                "zero_value_invoice",
+                _TOTAL_FIELDS[source],
+                value_col="_before_rounding",
+                lines=line_object,
+                not_invoiced=_NOT_INVOICED[source],
+                **hk,
+            )
 
     rejects = r.frame()
     blocking = set(rejects.loc[rejects["severity"] == "ERROR", "sf_id"])

@@ -3,8 +3,10 @@
 Xero computes ``LineAmount`` per line (rounded to 2 dp), then tax **per line** rounded to 2 dp, then sums
 (developer.xero.com "Rounding in Xero"). Salesforce computes discounts per line too but never taxes, so
 the only way to know the invoice total Xero will post is to do Xero's arithmetic ourselves. Unit amounts
-keep 4 dp when sent with ``unitdp=4``; totals are always 2 dp. Half-up rounding (ties away from zero) is
-assumed; the docs do not settle it, and the emulator tests cross-check the choice.
+keep 4 dp when sent with ``unitdp=4``; quantities 4 dp and discount rates 2 dp (what Xero keeps of a line:
+xero-python's cassettes show ``Quantity: 1.0000`` and ``DiscountRate: 10.00``; integrators report the fifth
+quantity decimal and the third percentage decimal dropped); totals are always 2 dp. Half-up rounding (ties
+away from zero) is assumed; the docs do not settle it, and the emulator tests cross-check the choice.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ LineAmountType = Literal["Exclusive", "Inclusive", "NoTax"]
 
 CENT = Decimal("0.01")
 UNIT_4DP = Decimal("0.0001")
+QUANTITY_PLACES = 4
+UNIT_PLACES = 4  # with unitdp=4, which every call of ours passes
+DISCOUNT_PLACES = 2
 MAX_LINE_AMOUNT = Decimal("9999999999.99")
 
 
@@ -28,6 +33,16 @@ def round2(value: Decimal) -> Decimal:
 def round_unit(value: Decimal, unitdp: int = 4) -> Decimal:
     """Unit amounts: 4 dp with ``unitdp=4``, else Xero rounds them to 2 dp."""
     return value.quantize(UNIT_4DP if unitdp == 4 else CENT, rounding=ROUND_HALF_UP)
+
+
+def round_quantity(value: Decimal) -> Decimal:
+    """Quantities as Xero keeps them: 4 dp."""
+    return value.quantize(Decimal(1).scaleb(-QUANTITY_PLACES), rounding=ROUND_HALF_UP)
+
+
+def round_discount(value: Decimal) -> Decimal:
+    """Discount rates (percent) as Xero keeps them: 2 dp."""
+    return value.quantize(Decimal(1).scaleb(-DISCOUNT_PLACES), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -56,9 +71,9 @@ class Totals:
 def line_amount(line: Line, unitdp: int = 4) -> Decimal:
     if line.discount_rate is not None and line.discount_amount is not None:
         raise ValueError("a line takes DiscountRate or DiscountAmount, not both")
-    gross = line.quantity * round_unit(line.unit_amount, unitdp)
+    gross = round_quantity(line.quantity) * round_unit(line.unit_amount, unitdp)
     if line.discount_rate is not None:
-        return round2(gross * (Decimal(100) - line.discount_rate) / Decimal(100))
+        return round2(gross * (Decimal(100) - round_discount(line.discount_rate)) / Decimal(100))
     if line.discount_amount is not None:
         return round2(gross - line.discount_amount)
     return round2(gross)

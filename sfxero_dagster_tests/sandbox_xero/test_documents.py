@@ -99,6 +99,21 @@ def test_unitdp_controls_unit_precision(accounting) -> None:
     assert accounting.get_invoice(AU, four.invoice_id).invoices[0].line_items[0].unit_amount == D("0.12")
 
 
+def test_quantity_keeps_4_dp_and_discount_rate_2_dp(accounting) -> None:
+    """What Xero keeps of a line: 4 dp quantities (cassettes: ``Quantity: 1.0000``) and 2 dp discount rates
+    (``DiscountRate: 10.00``), half-up like unit amounts; LineAmount is computed from the kept values."""
+    cid = contact_id(accounting)
+    got = create(accounting, invoice(cid, [li("1.23456", "10", discount_rate=D("12.345"))]))
+    line = got.line_items[0]
+    assert (line.quantity, line.discount_rate) == (D("1.2346"), D("12.35"))
+    assert line.line_amount == D("10.82") == (D("1.2346") * 10 * (100 - D("12.35")) / 100).quantize(D("0.01"))
+    assert got.sub_total == line.line_amount
+    tiny = create(accounting, invoice(cid, [li("0.00004", "100")], invoice_number="INV-TINY"))
+    assert tiny.line_items[0].quantity == 0 and tiny.total == 0
+    stored = accounting.get_invoice(AU, got.invoice_id, unitdp=4).invoices[0].line_items[0]
+    assert (stored.quantity, stored.discount_rate) == (D("1.2346"), D("12.35"))
+
+
 def test_auto_number_item_defaults_and_tracking(accounting) -> None:
     cid = contact_id(accounting)
     got = create(

@@ -294,24 +294,55 @@ def field_types(client, wh, object_name: str, wanted, now: datetime | None = Non
 
     A delta run every few minutes then costs its query pages only, not one describe per object. A field
     the cached describe lacks (just created in Salesforce) triggers a fresh describe at once, so a new
-    mapping never fails on a stale cache.
+    mapping never fails on a stale cache. The numeric fields' ``scale`` is kept beside the types for
+    staging (``described_scales``); a row cached before scales were kept is described again.
     """
     now = now or datetime.now(UTC)
     if wh.has("sf_describes"):
-        row = wh.query("SELECT types, fetched_at FROM sf_describes WHERE object = ?", [object_name])
-        if len(row):
+        row = wh.query("SELECT * FROM sf_describes WHERE object = ?", [object_name])
+        if len(row) and isinstance(row.iloc[0].get("scales"), str):
             types = json.loads(row.iloc[0]["types"])
             fresh = now - pd.Timestamp(row.iloc[0]["fetched_at"]).to_pydatetime() < DESCRIBE_TTL
             if fresh and all(f in types for f in wanted):
                 return types
-    types = {f["name"]: f["type"] for f in client.describe(object_name)["fields"]}
+    fields = client.describe(object_name)["fields"]
+    types = {f["name"]: f["type"] for f in fields}
+    # a describe without scale (or a non-numeric field) leaves the field out: Xero's precision alone
+    scales = {
+        f["name"]: int(f["scale"])
+        for f in fields
+        if f["type"] in _NUMERIC and isinstance(f.get("scale"), int) and f["scale"] >= 0
+    }
     wh.merge(
         "sf_describes",
-        pd.DataFrame([{"object": object_name, "types": json.dumps(types), "fetched_at": now.isoformat()}]),
+        pd.DataFrame(
+            [
+                {
+                    "object": object_name,
+                    "types": json.dumps(types),
+                    "scales": json.dumps(scales),
+                    "fetched_at": now.isoformat(),
+                }
+            ]
+        ),
         key="object",
         version="fetched_at",
     )
     return types
+
+
+def described_scales(wh) -> dict[str, dict[str, int]]:
+    """Object -> numeric field -> decimal places, from the cached describes (empty before any extract)."""
+    if not wh.has("sf_describes"):
+        return {}
+    rows = wh.query("SELECT * FROM sf_describes")
+    if "scales" not in rows.columns:
+        return {}
+    return {
+        r["object"]: {k: int(v) for k, v in json.loads(r["scales"]).items()}
+        for r in rows.to_dict("records")
+        if isinstance(r["scales"], str)
+    }
 
 
 def salesforce_defs(config: SfxeroConfig) -> dg.Definitions:

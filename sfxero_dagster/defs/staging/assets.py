@@ -24,7 +24,7 @@ from sfxero_dagster.core.validation import (
 )
 from sfxero_dagster.core.warehouse import Warehouse
 from sfxero_dagster.defs.resources import LedgerResource, SfxeroConfigResource, WarehouseResource
-from sfxero_dagster.defs.salesforce.assets import ASSET_NAMES, extracts
+from sfxero_dagster.defs.salesforce.assets import ASSET_NAMES, described_scales, extracts
 
 STAGING_TABLES = ("stg_customers", "stg_products", "stg_invoice_headers", "stg_invoice_lines")
 SF_PREFIX = ["salesforce"]
@@ -71,6 +71,7 @@ def stage_all(wh: Warehouse, config: SfxeroConfig) -> dict[str, pd.DataFrame]:
         orders,
         _raw(wh, "OrderItem") if orders is not None else None,
         config,
+        scales=described_scales(wh),  # amounts at the field's scale, then Xero's precision
     )
     return {
         "stg_customers": customers,

@@ -25,13 +25,29 @@ def unit(x: Decimal, unitdp: int) -> Decimal:
     return x.quantize(Decimal("0.0001") if unitdp == 4 else CENT, rounding=ROUND_HALF_UP)
 
 
+def quantity(x: Decimal) -> Decimal:
+    """Xero keeps 4 dp of a quantity (xero-python cassettes render ``Quantity: 1.0000``; integrators report
+    the fifth decimal dropped). Half-up, as for unit amounts."""
+    return x.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def discount_rate(x: Decimal) -> Decimal:
+    """Xero keeps 2 dp of a DiscountRate (cassettes: ``DiscountRate: 10.00``)."""
+    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def compute_lines(
     lines: list[dict], amount_types: str, rates: dict[str, Decimal], unitdp: int
 ) -> dict[str, Decimal]:
-    """Fill LineAmount/TaxAmount on ``lines`` in place and return SubTotal, TotalTax, Total, TotalDiscount."""
+    """Fill LineAmount/TaxAmount on ``lines`` in place and return SubTotal, TotalTax, Total, TotalDiscount.
+
+    Quantity, UnitAmount and DiscountRate are stored at the precision Xero keeps, and the amounts are
+    computed from the stored values."""
     gross_sum = tax_sum = discount_sum = D0
     for li in lines:
-        qty = Decimal(str(li.get("Quantity", "1")))
+        qty = quantity(Decimal(str(li.get("Quantity", "1"))))
+        if li.get("DiscountRate") is not None:
+            li["DiscountRate"] = discount_rate(Decimal(str(li["DiscountRate"])))
         if "UnitAmount" not in li and "LineAmount" in li and qty:
             li["UnitAmount"] = Decimal(str(li["LineAmount"])) / qty
         price = unit(Decimal(str(li.get("UnitAmount", "0"))), unitdp)
