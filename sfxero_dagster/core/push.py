@@ -8,7 +8,7 @@ assets and ``sfxero plan`` (which writes nothing).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ class Planned:
     message: str | None = None
     expected: dict[str, str] = field(default_factory=dict)
     origin: str | None = None  # a contact's link origin: 'created' or 'linked:<rule>'
+    hint_values: dict[str, str] = field(default_factory=dict)  # a queued record's values for its hint
 
     @property
     def writes(self) -> bool:
@@ -222,7 +223,8 @@ def plan_invoices(
             else:  # never point at a review item that does not exist
                 code, why = "contact_not_pushed", "no Xero contact yet and no open review item"
             values = {"account": account, "account_reasons": ", ".join(reasons), "org": tenant_key}
-            out.append(_waiting(tenant_key, obj, sf_id, number, code, f"account {account}: {why}", values))
+            waiting = _waiting(tenant_key, obj, sf_id, number, code, f"account {account}: {why}")
+            out.append(replace(waiting, hint_values=values))
             continue
         payload = invoice_payload(
             h, lines_by.get(sf_id, []), config, {"ContactID": contact}, reference=reference

@@ -96,7 +96,7 @@ _REASONS: tuple[Reason, ...] = (
         "ERROR",
         "A value has characters Xero rejects there.",
         "Use printable ASCII in {field}; Xero rejects {value!r}.",
-        {**_OPP, "field": "sfxero.yaml:invoices.number_prefix", "value": "SF\\u2013006000000000001AAA"},
+        {**_OPP, "field": "sfxero.yaml:invoices.number_prefix", "value": "SF\u2013006000000000001AAA"},
     ),
     Reason(
         "invalid_date",
@@ -508,7 +508,7 @@ _REASONS: tuple[Reason, ...] = (
         "push",
         "ERROR",
         "Xero rejected the record.",
-        "Xero said: {message}. Fix what it names on the Salesforce record (or in sfxero.yaml); the record "
+        "Xero said {message!r}. Fix what it names on the Salesforce record (or in sfxero.yaml); the record "
         "is sent again on the next push.",
         {**_OPP, "field": "Xero:Invoice", "message": "Email address must be valid."},
     ),
@@ -518,7 +518,7 @@ _REASONS: tuple[Reason, ...] = (
         "WARN",
         "The Xero invoice is paid or credited and cannot be changed.",
         "Invoice {value} is paid or credited in Xero, so this change in Salesforce was not applied: make it "
-        "in Xero, or credit the invoice there and invoice the difference.",
+        "in Xero, or raise a credit note for it there and invoice the difference.",
         {**_OPP, "field": "Xero:Invoice", "value": "SF-006000000000001AAA"},
     ),
     Reason(
@@ -526,7 +526,7 @@ _REASONS: tuple[Reason, ...] = (
         "writeback",
         "ERROR",
         "Salesforce rejected the write-back.",
-        "Salesforce said: {message}. Fix what it names (a validation rule, a field's access) on the record; "
+        "Salesforce said {message!r}. Fix what it names (a validation rule, a field's access) on the record; "
         "the write-back is retried on the next run.",
         {
             "sf_object": "Opportunity",

@@ -192,7 +192,7 @@ def test_an_invoice_waiting_for_its_account_names_the_real_review_item_or_none()
     ln = lines(h)
     reviewed, plain = h["sf_account_id"]
     plan = plan_invoices(h, ln, h, {}, {reviewed: ["name_clash"]}, {}, REFS["au"].tax_rates, CONFIG, "au")
-    by_account = {p.expected["account"]: p for p in plan}
+    by_account = {p.hint_values["account"]: p for p in plan}
     assert by_account[reviewed].reason_code == "contact_pending_review"
-    assert by_account[reviewed].expected["account_reasons"] == "name_clash"
+    assert by_account[reviewed].hint_values["account_reasons"] == "name_clash"
     assert by_account[plain].reason_code == "contact_not_pushed"  # it does not claim a review item

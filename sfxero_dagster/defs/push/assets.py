@@ -626,6 +626,7 @@ def _planned_items(plan: list[Planned], tenant: XeroTenantConfig, cfg: SfxeroCon
                     "org": tenant.key,
                     "field": _item_field(p.reason_code or "xero_validation_error", p.sf_object, cfg),
                     **p.expected,
+                    **p.hint_values,
                     "expected": p.expected.get("sub_total"),
                 },
             ),
