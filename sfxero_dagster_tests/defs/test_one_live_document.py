@@ -139,7 +139,9 @@ def test_a_reopened_opportunity_has_its_unpaid_invoice_voided_and_a_paid_one_que
         json={"tenant_id": links.loc[paid, "tenant_id"], "invoice": links.loc[paid, "xero_id"]},
     )
     for opp in (unpaid, paid):
-        world.sf_control.call("POST", "act/edit", json={"id": opp, "fields": {"StageName": "Negotiation"}})
+        world.sf_control.call(
+            "POST", "act/edit", json={"id": opp, "fields": {"StageName": "Negotiation"}}
+        )
     result = _resync(world)
     assert sum(_meta(result, f"xero/{t}/invoices")["voided"] for t in TENANTS) == 1
     assert _live(world, unpaid) == []
