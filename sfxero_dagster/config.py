@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sfxero_dagster.core.codes import CodeIndex
 from sfxero_dagster.core.countries import is_blank, resolve_country
 
 DEFAULT_CONFIG_FILE = "sfxero.yaml"
@@ -408,6 +409,16 @@ class SfxeroConfig(_Model):
             if tenant not in known:
                 problems.append(
                     f"tax.mapping.{tenant}: unknown tenant {tenant!r}; defined tenants: {allowed}"
+                )
+        # Codes are looked up the way Xero compares them (core.codes: trimmed, any letter case), so two
+        # keys that differ only in case or spaces would make a lookup ambiguous.
+        keyed = [(f"tax.mapping.{t}", m) for t, m in self.tax.mapping.items()]
+        keyed += [(f"tracking[{i}].option_map", m.option_map) for i, m in enumerate(self.tracking)]
+        for where, mapping in keyed:
+            for spellings in CodeIndex(mapping).clashes.values():
+                problems.append(
+                    f"{where}: keys {', '.join(map(repr, spellings))} differ only in letter case or spaces, "
+                    "which codes are compared without; keep one"
                 )
         if problems:
             raise ValueError("\n".join(problems))

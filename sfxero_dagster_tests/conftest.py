@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# A hint whose producer forgets a value fails the test instead of rendering '?' (core.reasons.hint).
+os.environ.setdefault("SFXERO_STRICT_HINTS", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"

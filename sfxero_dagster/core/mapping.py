@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.core import codes
 from sfxero_dagster.core.xero_math import (
     Line,
     Totals,
@@ -70,26 +71,33 @@ def contact_payload(customer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _line_items(
-    lines: Iterable[Mapping[str, Any]], tenant_key: str, config: SfxeroConfig, tracking_value: Any
+    lines: Iterable[Mapping[str, Any]],
+    tenant_key: str,
+    config: SfxeroConfig,
+    tracking_value: Any,
+    reference: Any | None = None,
 ) -> list[dict[str, Any]]:
+    # Codes go out in the organisation's own spelling, found the way validation found them (core.codes):
+    # 'gst ' -> TaxType 'OUTPUT', 'sku-1 ' -> ItemCode 'SKU-1', 'north' -> Option 'North'.
     tax_map = config.tax.mapping.get(tenant_key, {})
     tracking = []
     for mapping in config.tracking[:2]:
         if _present(tracking_value):
-            tracking.append(
-                {
-                    "Name": mapping.xero_category,
-                    "Option": mapping.option_map.get(tracking_value, tracking_value),
-                }
+            cat, opt = codes.tracking_option(
+                mapping.xero_category, mapping.option_map, tracking_value, reference
             )
+            if cat.code and opt.code:  # validation holds a record whose category or option is unknown
+                tracking.append({"Name": cat.code, "Option": opt.code})
     items = []
     for ln in lines:
         code = ln.get("tax_code") if _present(ln.get("tax_code")) else config.tax.default_code
         discount = ln.get("discount_rate")
+        sku = codes.item_code(ln.get("sku"), reference)
         items.append(
             _prune(
                 {
-                    "ItemCode": ln.get("sku"),
+                    # an item that is not in Xero yet (items.create_missing) goes as typed, trimmed
+                    "ItemCode": sku.code if sku.ok else (ln.get("sku") or "").strip(),
                     "Description": ln.get("description"),
                     # at Xero's precision (staging has already rounded; this keeps the payload, its hash
                     # and expected_totals equal to what Xero stores, whatever the caller passes)
@@ -98,7 +106,7 @@ def _line_items(
                     "DiscountRate": round_discount(_dec(discount))
                     if _present(discount) and float(discount) != 0
                     else None,
-                    "TaxType": tax_map.get(code) if code else None,
+                    "TaxType": codes.tax_type(tax_map, code, reference).code,
                     "AccountCode": ln.get("account_code")
                     if _present(ln.get("account_code"))
                     else config.accounts.default_sales_account,
@@ -116,11 +124,13 @@ def invoice_payload(
     contact: Mapping[str, str],
     *,
     credit_note: bool = False,
+    reference: Any | None = None,
 ) -> dict[str, Any]:
     """An ACCREC invoice (or ACCRECCREDIT credit note) for a staged header and its lines.
 
     ``contact`` identifies the Xero contact, ideally ``{"ContactID": ...}``; ``{"ContactNumber": sf_id}``
-    also works for a contact created in the same run.
+    also works for a contact created in the same run. ``reference`` (the organisation's
+    :class:`~sfxero_dagster.core.validation.TenantReference`) turns codes into its own spelling.
     """
     tenant = header["tenant_key"]
     issued: date = pd.Timestamp(header["invoice_date"]).date()
@@ -132,7 +142,7 @@ def invoice_payload(
         "CurrencyCode": header.get("currency"),
         "LineAmountTypes": config.invoices.line_amount_type,
         "Status": config.invoices.status_on_create,
-        "LineItems": _line_items(lines, tenant, config, header.get("tracking_value")),
+        "LineItems": _line_items(lines, tenant, config, header.get("tracking_value"), reference),
     }
     if credit_note:
         payload["CreditNoteNumber"] = f"{header['invoice_number']}-CN"

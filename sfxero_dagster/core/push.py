@@ -7,8 +7,8 @@ assets and ``sfxero plan`` (which writes nothing).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ class Planned:
     message: str | None = None
     expected: dict[str, str] = field(default_factory=dict)
     origin: str | None = None  # a contact's link origin: 'created' or 'linked:<rule>'
+    hint_values: dict[str, str] = field(default_factory=dict)  # a queued record's values for its hint
 
     @property
     def writes(self) -> bool:
@@ -159,18 +160,21 @@ def plan_invoices(
     lines: pd.DataFrame,
     staged: pd.DataFrame,
     contact_ids: Mapping[str, str],
-    pending_review: set[str],
+    pending_review: Mapping[str, Iterable[str]],
     links: Mapping[tuple[str, str], Link],
     tax_rates: Mapping[str, Decimal],
     config: SfxeroConfig,
     tenant_key: str,
     elsewhere: Mapping[tuple[str, str], LiveElsewhere] | None = None,
+    reference: Any | None = None,
 ) -> list[Planned]:
     """Invoices for one tenant: create new, update changed, void what must go, queue what must wait.
 
     ``headers`` are the valid headers (every tenant); ``staged`` every staged header (cancelled,
     deleted and withdrawn ones too); ``contact_ids`` maps sf_account_id -> ContactID (from the ledger
-    after the contact push); ``links`` maps (sf_object, sf_id) -> this tenant's Invoice link;
+    after the contact push); ``pending_review`` maps sf_account_id -> the reason codes of its open review
+    items (an invoice without a contact names them, or says there are none); ``reference`` (the
+    organisation's TenantReference) puts codes in its own spelling; ``links`` maps (sf_object, sf_id) -> this tenant's Invoice link;
     ``elsewhere`` the sources with a live invoice in another organisation.
 
     One live document per source across all organisations: a source routed here whose invoice is live
@@ -212,19 +216,19 @@ def plan_invoices(
             continue
         contact = contact_ids.get(h["sf_account_id"])
         if contact is None:
-            why = "contact pending review" if h["sf_account_id"] in pending_review else "contact not pushed"
-            out.append(
-                _waiting(
-                    tenant_key,
-                    obj,
-                    sf_id,
-                    number,
-                    "contact_pending_review",
-                    f"account {h['sf_account_id']}: {why}",
-                )
-            )
+            account = h["sf_account_id"]
+            reasons = sorted(set(pending_review.get(account, ())))
+            if reasons:
+                code, why = "contact_pending_review", f"open review item(s) {', '.join(reasons)}"
+            else:  # never point at a review item that does not exist
+                code, why = "contact_not_pushed", "no Xero contact yet and no open review item"
+            values = {"account": account, "account_reasons": ", ".join(reasons), "org": tenant_key}
+            waiting = _waiting(tenant_key, obj, sf_id, number, code, f"account {account}: {why}")
+            out.append(replace(waiting, hint_values=values))
             continue
-        payload = invoice_payload(h, lines_by.get(sf_id, []), config, {"ContactID": contact})
+        payload = invoice_payload(
+            h, lines_by.get(sf_id, []), config, {"ContactID": contact}, reference=reference
+        )
         totals = expected_totals(payload, tax_rates)
         expected = {
             "sub_total": str(totals.sub_total),

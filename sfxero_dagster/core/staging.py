@@ -111,6 +111,7 @@ class StgInvoiceLines(pa.DataFrameModel):
     unit_amount: Series[float] = pa.Field(nullable=True)
     discount_rate: Series[float] = pa.Field(nullable=True)
     tax_code: Series[str] = pa.Field(nullable=True)
+    tax_code_source: Series[str] | None = pa.Field(nullable=True, isin=["line", "product"])  # for hints
     account_code: Series[str] = pa.Field(nullable=True)
     currency: Series[str] = pa.Field(nullable=True)
     sf_line_total: Series[float] = pa.Field(nullable=True)

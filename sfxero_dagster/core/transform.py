@@ -189,6 +189,8 @@ def _lines(
             "unit_amount": price,
             "discount_rate": discount,
             "tax_code": line_tax.where(line_tax.notna(), product("tax_code")),
+            # which field the code came from, so a hint names the one to change
+            "tax_code_source": line_tax.notna().map({True: "line", False: "product"}),
             "account_code": _text(product("account_code")),
             "currency": _text(_col(items, "CurrencyIsoCode")),
             # Salesforce's own view of the line: TotalPrice already has the standard Discount applied

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.core import codes
+from sfxero_dagster.core.codes import CodeIndex, Resolved
 from sfxero_dagster.core.precision import text, to_decimal
+from sfxero_dagster.core.reasons import config_field, reason
 from sfxero_dagster.core.reasons import hint as reason_hint
-from sfxero_dagster.core.reasons import reason
 from sfxero_dagster.core.staging import MAX_LINE_AMOUNT, XERO_LIMITS
 
 REJECT_COLUMNS = [
@@ -48,6 +51,22 @@ class TenantReference:
     account_codes: frozenset[str] = frozenset()
     tracking: Mapping[str, frozenset[str]] = field(default_factory=dict)  # category -> active options
 
+    # Codes as Xero compares them (core.codes): validation and the payload look them up the same way.
+    @cached_property
+    def tax_index(self) -> CodeIndex:
+        return CodeIndex(self.tax_rates)
+
+    @cached_property
+    def item_index(self) -> CodeIndex:
+        return CodeIndex(self.item_codes)
+
+    @cached_property
+    def category_index(self) -> CodeIndex:
+        return CodeIndex(self.tracking)
+
+    def option_index(self, category: str) -> CodeIndex:
+        return codes.index_of(self.tracking.get(category, frozenset()))
+
 
 @dataclass
 class ValidationResult:
@@ -76,7 +95,7 @@ class _Rejects:
         df: pd.DataFrame,
         mask: pd.Series,
         code: str,
-        field_name: str,
+        field_name: str | pd.Series,
         *,
         sf_object: str | pd.Series,
         id_col: str,
@@ -90,6 +109,7 @@ class _Rejects:
         hit = df.loc[mask]
         values = hit[value_col] if value_col else pd.Series([None] * len(hit), index=hit.index)
         obj = sf_object.loc[mask] if isinstance(sf_object, pd.Series) else sf_object
+        fields = field_name.loc[mask] if isinstance(field_name, pd.Series) else field_name
         frame = pd.DataFrame(
             {
                 "sf_object": obj,
@@ -97,7 +117,7 @@ class _Rejects:
                 "tenant_key": hit.get("tenant_key"),
                 "reason_code": code,
                 "severity": self.severity(code),
-                "field": field_name,
+                "field": fields,
                 "value": values.map(
                     lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
                 ),
@@ -108,10 +128,8 @@ class _Rejects:
         per_row = {k: v.loc[mask].tolist() for k, v in hint_values.items() if isinstance(v, pd.Series)}
         const = {k: v for k, v in hint_values.items() if not isinstance(v, pd.Series)}
         frame["hint"] = [
-            reason_hint(
-                code, field=field_name, value=v, **const, **{k: vals[i] for k, vals in per_row.items()}
-            )
-            for i, v in enumerate(frame["value"].tolist())
+            reason_hint(code, field=f, value=v, **const, **{k: vals[i] for k, vals in per_row.items()})
+            for i, (f, v) in enumerate(zip(frame["field"].tolist(), frame["value"].tolist(), strict=True))
         ]
         self._frames.append(frame)
 
@@ -128,8 +146,17 @@ def _too_long(s: pd.Series, limit: int) -> pd.Series:
     return s.fillna("").astype(str).str.len() > limit
 
 
+def _length(s: pd.Series) -> pd.Series:
+    return s.fillna("").astype(str).str.len()
+
+
 def _blank(s: pd.Series) -> pd.Series:
     return s.isna() | (s.astype(str).str.strip() == "")
+
+
+def _by_source(source: pd.Series, **fields: str) -> pd.Series:
+    """A field name per row from the record's source ('opportunity' or 'order')."""
+    return source.map(fields)
 
 
 def validate_customers(customers: pd.DataFrame, config: SfxeroConfig) -> ValidationResult:
@@ -145,6 +172,7 @@ def validate_customers(customers: pd.DataFrame, config: SfxeroConfig) -> Validat
         "Name",
         value_col="name",
         limit=XERO_LIMITS["contact_name"],
+        length=_length(c["name"]),
         **kw,
     )
     for col, lim, fname in [
@@ -154,7 +182,7 @@ def validate_customers(customers: pd.DataFrame, config: SfxeroConfig) -> Validat
         ("city", "city", "BillingCity"),
         ("country", "country", "BillingCountry"),
         ("street", "address_line", "BillingStreet"),
-        ("email", "email", "Email"),
+        ("email", "email", "Contact.Email"),  # the billing contact's, not the account's
     ]:
         r.add(
             c,
@@ -163,15 +191,16 @@ def validate_customers(customers: pd.DataFrame, config: SfxeroConfig) -> Validat
             fname,
             value_col=col,
             limit=XERO_LIMITS[lim],
+            length=_length(c[col]),
             **kw,
         )
     email = c["email"]
-    r.add(c, _blank(email), "missing_email", "Email", **kw)
+    r.add(c, _blank(email), "missing_email", "Contact.Email", **kw)
     r.add(
         c,
         ~_blank(email) & ~email.fillna("").astype(str).str.match(_EMAIL_RE),
         "invalid_email",
-        "Email",
+        "Contact.Email",
         value_col="email",
         **kw,
     )
@@ -181,17 +210,19 @@ def validate_customers(customers: pd.DataFrame, config: SfxeroConfig) -> Validat
     not_country = c[route_col].map(config.routing.is_not_a_country).astype(bool)
     unroutable = c["tenant_key"].isna()
     field_name = config.routing.field
-    r.add(c, unroutable & not_country, "unroutable_country", field_name, value_col=route_col, **kw)
-    r.add(c, unroutable & ~not_country, "unroutable_account", field_name, value_col=route_col, **kw)
+    c = c.assign(_route=c[route_col].fillna(""))  # a blank value reads '' in the hint, not None
+    r.add(c, unroutable & not_country, "unroutable_country", field_name, value_col="_route", **kw)
+    r.add(c, unroutable & ~not_country, "unroutable_account", field_name, value_col="_route", **kw)
     rejects = r.frame()
     blocking = set(rejects.loc[rejects["severity"] == "ERROR", "sf_id"])
-    return ValidationResult(valid=c.loc[~c["sf_account_id"].isin(blocking)].copy(), rejects=rejects)
+    valid = c.loc[~c["sf_account_id"].isin(blocking)].drop(columns="_route")
+    return ValidationResult(valid=valid.copy(), rejects=rejects)
 
 
 # per source: the Salesforce line object and its discount field, the header's total field, and how a
 # person takes a record out of invoicing
 _LINE_FIELDS = {"opportunity": ("OpportunityLineItem", "Discount"), "order": ("OrderItem", "Discount__c")}
-_TOTAL_FIELDS = {"opportunity": "Opportunity.Amount", "order": "Order.TotalAmount"}
+_TOTAL_FIELDS = {"opportunity": "Amount", "order": "TotalAmount"}
 _AMOUNT_CODES = (
     "zero_value_line",
     "invalid_quantity",
@@ -236,28 +267,35 @@ def validate_invoices(
     # ----- headers ---------------------------------------------------------------------------------
     r.add(h, _blank(h["sf_account_id"]), "missing_required_field", "AccountId", **hk)
     unroutable = h["tenant_key"].isna()
+    route_field = f"Account.{config.routing.field}"  # the header's account decides the organisation
+    h["_route_value"] = ""
     if customers is not None and len(customers):
-        h["_route_value"] = h["sf_account_id"].map(customers.set_index("sf_account_id")["route_value"])
+        routes = customers.set_index("sf_account_id")["route_value"]
+        h["_route_value"] = h["sf_account_id"].map(routes).fillna("")
         not_country = h["_route_value"].map(config.routing.is_not_a_country).astype(bool)
-        field_name = config.routing.field
-        r.add(h, unroutable & not_country, "unroutable_country", field_name, value_col="_route_value", **hk)
+        r.add(h, unroutable & not_country, "unroutable_country", route_field, value_col="_route_value", **hk)
         unroutable &= ~not_country
-    r.add(h, unroutable, "unroutable_account", config.routing.field, **hk)
-    r.add(h, h["invoice_date"].isna(), "invalid_date", "CloseDate/EffectiveDate", **hk)
+    r.add(h, unroutable, "unroutable_account", route_field, value_col="_route_value", **hk)
+    date_field = _by_source(h["source"], opportunity="CloseDate", order="EffectiveDate")
+    r.add(h, h["invoice_date"].isna(), "invalid_date", date_field, **hk)
+    # The invoice number is the configured prefix + the Salesforce Id or OrderNumber: only the prefix
+    # can be changed, so that is where these point.
+    prefix_field = config_field("invoices.number_prefix")
     r.add(
         h,
         _too_long(h["invoice_number"], XERO_LIMITS["invoice_number"]),
         "field_too_long",
-        "InvoiceNumber",
+        prefix_field,
         value_col="invoice_number",
         limit=XERO_LIMITS["invoice_number"],
+        length=_length(h["invoice_number"]),
         **hk,
     )
     r.add(
         h,
         ~h["invoice_number"].fillna("").astype(str).str.match(_PRINTABLE_ASCII),
         "invalid_characters",
-        "InvoiceNumber",
+        prefix_field,
         value_col="invoice_number",
         **hk,
     )
@@ -265,54 +303,99 @@ def validate_invoices(
         h,
         _too_long(h["reference"], XERO_LIMITS["reference"]),
         "field_too_long",
-        "Reference",
+        "Id",
         value_col="reference",
         limit=XERO_LIMITS["reference"],
+        length=_length(h["reference"]),
         **hk,
     )
     dup = h["invoice_number"].notna() & h.duplicated("invoice_number", keep=False)
-    r.add(h, dup, "duplicate_invoice_number", "InvoiceNumber", value_col="invoice_number", **hk)
+    r.add(h, dup, "duplicate_invoice_number", prefix_field, value_col="invoice_number", **hk)
 
     refs = [references.get(t) if isinstance(t, str) else None for t in h["tenant_key"]]
 
     def mask(values: list[bool], index: pd.Index) -> pd.Series:
         return pd.Series(values, index=index, dtype=bool)
 
+    # A blank currency is its own reason (fix the record), never "enable None in Xero".
+    no_currency = _blank(h["currency"]) & h["tenant_key"].notna()
+    r.add(h, no_currency, "missing_currency", "CurrencyIsoCode", **hk)
     enabled = [
-        ref is not None and cur not in ref.currencies | {ref.base_currency}
-        for ref, cur in zip(refs, h["currency"], strict=True)
+        ref is not None and not blank and cur not in ref.currencies | {ref.base_currency}
+        for ref, cur, blank in zip(refs, h["currency"], no_currency, strict=True)
     ]
-    r.add(h, mask(enabled, h.index), "currency_not_enabled", "CurrencyIsoCode", value_col="currency", **hk)
-    for mapping in config.tracking[:2]:
-        category = mapping.xero_category
-        options = [mapping.option_map.get(v, v) if isinstance(v, str) else None for v in h["tracking_value"]]
-        no_category = [ref is not None and category not in ref.tracking for ref in refs]
-        bad_option = [
-            ref is not None
-            and category in ref.tracking
-            and opt is not None
-            and opt not in ref.tracking[category]
-            for ref, opt in zip(refs, options, strict=True)
+    r.add(
+        h,
+        mask(enabled, h.index),
+        "currency_not_enabled",
+        "CurrencyIsoCode",
+        value_col="currency",
+        tenant=h["tenant_key"],
+        **hk,
+    )
+    for i, mapping in enumerate(config.tracking[:2]):
+        category_field = config_field(f"tracking[{i}].xero_category")
+        found = [
+            codes.tracking_option(mapping.xero_category, mapping.option_map, v, ref) if ref else None
+            for ref, v in zip(refs, h["tracking_value"], strict=True)
         ]
-        h["_category"] = category
+        cat_status = [f[0].status if f else None for f in found]
+        opt_status = [f[1].status if f and f[0].ok else None for f in found]
+        h["_category"] = mapping.xero_category
+        h["_tracking"] = h["tracking_value"].fillna("")
+        h["_known"] = [
+            ", ".join(sorted(ref.tracking.get(f[0].code, ()))) if f and f[0].ok else ""
+            for ref, f in zip(refs, found, strict=True)
+        ]
+        h["_candidates"] = [
+            ", ".join(map(repr, (f[0] if f[0].status == "ambiguous" else f[1]).candidates)) if f else ""
+            for f in found
+        ]
         r.add(
             h,
-            mask(no_category, h.index),
+            mask([s == "missing" for s in cat_status], h.index),
             "unknown_tracking_category",
-            f"Tracking:{category}",
+            category_field,
             value_col="_category",
+            tenant=h["tenant_key"],
             **hk,
         )
         r.add(
             h,
-            mask(bad_option, h.index),
+            mask([s == "ambiguous" for s in cat_status], h.index),
+            "ambiguous_code",
+            category_field,
+            value_col="_category",
+            tenant=h["tenant_key"],
+            candidates=h["_candidates"],
+            **hk,
+        )
+        r.add(
+            h,
+            mask([s == "missing" for s in opt_status], h.index),
             "unknown_tracking_option",
             mapping.sf_field,
-            value_col="tracking_value",
+            value_col="_tracking",
+            tenant=h["tenant_key"],
+            category=mapping.xero_category,
+            known=h["_known"],
+            option_map=f"tracking[{i}].option_map",
+            **hk,
+        )
+        r.add(
+            h,
+            mask([s == "ambiguous" for s in opt_status], h.index),
+            "ambiguous_code",
+            mapping.sf_field,
+            value_col="_tracking",
+            tenant=h["tenant_key"],
+            candidates=h["_candidates"],
             **hk,
         )
     if len(config.tracking) > 2:
-        r.add(h, pd.Series(True, index=h.index), "too_many_tracking_categories", "tracking", **hk)
+        r.add(
+            h, pd.Series(True, index=h.index), "too_many_tracking_categories", config_field("tracking"), **hk
+        )
 
     # ----- lines -----------------------------------------------------------------------------------
     ln = lines.merge(
@@ -325,7 +408,9 @@ def validate_invoices(
     )
     lobj = ln["header_source"].map({"opportunity": "Opportunity", "order": "Order"})
     lk = {"sf_object": lobj, "id_col": "sf_header_id", "line_col": "sf_line_id"}
-    r.add(h, ~h["sf_id"].isin(ln["sf_header_id"]), "no_line_items", "LineItems", **hk)
+    children = _by_source(h["source"], opportunity="OpportunityLineItems", order="OrderItems")
+    r.add(h, ~h["sf_id"].isin(ln["sf_header_id"]), "no_line_items", children, **hk)
+    line_refs = [references.get(t) if isinstance(t, str) else None for t in ln["tenant_key"]]
 
     sku = ln["sku"]
     r.add(ln, _blank(sku), "missing_sku", "Product2.ProductCode", value_col="sf_product_id", **lk)
@@ -336,41 +421,110 @@ def validate_invoices(
         "Product2.ProductCode",
         value_col="sku",
         limit=XERO_LIMITS["item_code"],
+        length=_length(sku),
         **lk,
     )
+    items = [
+        codes.item_code(code, ref) if ref is not None else Resolved("blank")
+        for ref, code in zip(line_refs, sku, strict=True)
+    ]
+    ln["_item_candidates"] = [", ".join(map(repr, f.candidates)) for f in items]
     if not config.items.create_missing:
-        unknown_item = [
-            isinstance(code, str)
-            and code.strip() != ""
-            and (ref := references.get(t)) is not None
-            and code not in ref.item_codes
-            for t, code in zip(ln["tenant_key"], sku, strict=True)
-        ]
-        r.add(ln, mask(unknown_item, ln.index), "sku_not_in_xero", "ItemCode", value_col="sku", **lk)
+        unknown_item = [f.status == "missing" for f in items]
+        r.add(
+            ln,
+            mask(unknown_item, ln.index),
+            "sku_not_in_xero",
+            "Product2.ProductCode",
+            value_col="sku",
+            tenant=ln["tenant_key"],
+            **lk,
+        )
+    r.add(
+        ln,
+        mask([f.status == "ambiguous" for f in items], ln.index),
+        "ambiguous_code",
+        "Product2.ProductCode",
+        value_col="sku",
+        tenant=ln["tenant_key"],
+        candidates=ln["_item_candidates"],
+        **lk,
+    )
     r.add(
         ln, ln["product_is_active"].eq(False), "inactive_product", "Product2.IsActive", value_col="sku", **lk
     )
 
-    tax_code = ln["tax_code"].where(~_blank(ln["tax_code"]), config.tax.default_code)
-    ln["_tax_code"] = tax_code
+    # Tax: the line's code (else the product's, else tax.default_code) -> tax.mapping.<tenant> by key ->
+    # the organisation's TaxType, each step as Xero compares codes (core.codes).
+    has_code = ~_blank(ln["tax_code"])
+    from_product = (
+        ln["tax_code_source"].eq("product")
+        if "tax_code_source" in ln.columns
+        else pd.Series(False, index=ln.index)
+    )
+    ln["_tax_field"] = np.where(
+        ~has_code,
+        config_field("tax.default_code"),
+        np.where(from_product, f"Product2.{config.tax.product_field}", config.tax.line_field),
+    )
+    ln["_tax_code"] = ln["tax_code"].where(has_code, config.tax.default_code).fillna("")
     mapping = config.tax.mapping
-    ln["_tax_type"] = [
-        mapping.get(t, {}).get(c) if isinstance(c, str) else None
+    memo: dict[tuple[object, object], Resolved] = {}
+
+    def tax(t: object, c: object) -> Resolved:
+        if (t, c) not in memo:
+            memo[(t, c)] = codes.tax_type(mapping.get(t, {}), c, references.get(t))  # type: ignore[arg-type]
+        return memo[(t, c)]
+
+    taxes = [
+        tax(t, c) if isinstance(t, str) else Resolved("blank")
         for t, c in zip(ln["tenant_key"], ln["_tax_code"], strict=True)
+    ]
+    ln["_tax_type"] = [f.mapped or "" for f in taxes]
+    ln["_tax_known"] = [
+        ", ".join(sorted(mapping.get(t, {}))) or "(none)" if isinstance(t, str) else ""
+        for t in ln["tenant_key"]
+    ]
+    ln["_rates_known"] = [", ".join(sorted(ref.tax_rates)) if ref is not None else "" for ref in line_refs]
+    ln["_tax_candidates"] = [", ".join(map(repr, f.candidates)) for f in taxes]
+    ln["_tax_mapping"] = [
+        config_field(f"tax.mapping.{t}") if isinstance(t, str) else "" for t in ln["tenant_key"]
+    ]
+    unmapped = [
+        isinstance(t, str) and not f.ok and f.mapped is None
+        for t, f in zip(ln["tenant_key"], taxes, strict=True)
     ]
     r.add(
         ln,
-        ln["_tax_type"].isna() & ln["tenant_key"].notna(),
+        mask(unmapped, ln.index) & ~mask([f.status == "ambiguous" for f in taxes], ln.index),
         "unmapped_tax_code",
-        config.tax.line_field,
+        ln["_tax_field"],
         value_col="_tax_code",
+        tenant=ln["tenant_key"],
+        known=ln["_tax_known"],
         **lk,
     )
-    bad_type = [
-        isinstance(tt, str) and (ref := references.get(t)) is not None and tt not in ref.tax_rates
-        for t, tt in zip(ln["tenant_key"], ln["_tax_type"], strict=True)
-    ]
-    r.add(ln, mask(bad_type, ln.index), "unknown_tax_type", "TaxType", value_col="_tax_type", **lk)
+    r.add(
+        ln,
+        mask([f.status == "missing" and f.mapped is not None for f in taxes], ln.index),
+        "unknown_tax_type",
+        ln["_tax_mapping"],
+        value_col="_tax_type",
+        tax_code=ln["_tax_code"],
+        tenant=ln["tenant_key"],
+        known=ln["_rates_known"],
+        **lk,
+    )
+    r.add(
+        ln,
+        mask([f.status == "ambiguous" and f.mapped is not None for f in taxes], ln.index),
+        "ambiguous_code",
+        ln["_tax_mapping"],
+        value_col="_tax_type",
+        tenant=ln["tenant_key"],
+        candidates=ln["_tax_candidates"],
+        **lk,
+    )
 
     # quantity/unit_amount/discount_rate are at the precision kept (staging, core.precision); the sf_*
     # columns are Salesforce's values as read (a hand-made frame without them: the same values)
@@ -381,37 +535,60 @@ def validate_invoices(
     )
     raw_d = raw_d.fillna(0.0)
     r.add(ln, raw_q.isna() | (raw_q == 0), "invalid_quantity", "Quantity", value_col="quantity", **lk)
-    negative = (raw_q < 0) | (raw_u < 0)
-    r.add(ln, negative, "negative_amount", "Quantity/UnitPrice", value_col="unit_amount", **lk)
+    r.add(ln, raw_q < 0, "negative_amount", "Quantity", value_col="quantity", **lk)
+    r.add(ln, raw_u < 0, "negative_amount", "UnitPrice", value_col="unit_amount", **lk)
     r.add(ln, u.isna(), "invalid_unit_price", "UnitPrice", **lk)
     bad_discount = (d < 0) | (d > 100)
-    r.add(ln, bad_discount, "invalid_discount", "Discount", value_col="discount_rate", **lk)
+    discount_field = _by_source(ln["header_source"], opportunity="Discount", order="Discount__c")
+    r.add(ln, bad_discount, "invalid_discount", discount_field, value_col="discount_rate", **lk)
     r.add(
         ln,
         _too_long(ln["description"], XERO_LIMITS["line_description"]),
         "field_too_long",
         "Description",
         limit=XERO_LIMITS["line_description"],
+        length=_length(ln["description"]),
         **lk,
     )
     r.add(
         ln,
-        ln["currency"].notna() & (ln["currency"] != ln["header_currency"]),
+        ln["currency"].notna() & ln["header_currency"].notna() & (ln["currency"] != ln["header_currency"]),
         "currency_mismatch",
         "CurrencyIsoCode",
         value_col="currency",
+        expected=ln["header_currency"],
         **lk,
     )
-    account = ln["account_code"].where(~_blank(ln["account_code"]), config.accounts.default_sales_account)
+    blank_account = _blank(ln["account_code"])
+    account = ln["account_code"].where(~blank_account, config.accounts.default_sales_account)
     ln["_account"] = account
+    # Where the code came from: the default (config), accounts.per_product (config) or the product field.
+    per_product = config.accounts.per_product
+    product_account = f"Product2.{config.accounts.product_field}" if config.accounts.product_field else ""
+    ln["_account_field"] = [
+        config_field("accounts.default_sales_account")
+        if blank
+        else config_field("accounts.per_product")
+        if isinstance(s, str) and s in per_product
+        else product_account or config_field("accounts.per_product")
+        for blank, s in zip(blank_account, ln["sku"], strict=True)
+    ]
     bad_account = [
         (ref := references.get(t)) is not None and bool(ref.account_codes) and a not in ref.account_codes
         for t, a in zip(ln["tenant_key"], ln["_account"], strict=True)
     ]
-    r.add(ln, mask(bad_account, ln.index), "unknown_account_code", "AccountCode", value_col="_account", **lk)
+    r.add(
+        ln,
+        mask(bad_account, ln.index),
+        "unknown_account_code",
+        ln["_account_field"],
+        value_col="_account",
+        tenant=ln["tenant_key"],
+        **lk,
+    )
 
     line_amount = _round2(q.fillna(0) * _round2_unit(u.fillna(0)) * (100 - d) / 100)
-    r.add(ln, line_amount.abs() > MAX_LINE_AMOUNT, "line_amount_too_large", "LineAmount", **lk)
+    r.add(ln, line_amount.abs() > MAX_LINE_AMOUNT, "line_amount_too_large", "Quantity", **lk)
 
     # ----- worth nothing at the precision kept (invariant 5) ---------------------------------------------
     # A line that Salesforce says is worth something but that rounds to 0.00 is held; a line that is
@@ -430,7 +607,8 @@ def validate_invoices(
             rows = hit & of_source
             if not rows.any():
                 continue
-            fname = f"{line_object}.{discount_field if name == 'discount' else name}"
+            fname = discount_field if name == "discount" else name  # on the line object (core.reasons)
+            full = f"{line_object}.{fname}"
             if raw is None:  # each value survives rounding, their product does not
                 detail = [
                     f"Quantity {text(a)} x UnitPrice {text(b)}"
@@ -440,7 +618,7 @@ def validate_invoices(
                 ]
             else:
                 detail = [
-                    f"{fname} {text(a)} rounds to {text(b)}"
+                    f"{full} {text(a)} rounds to {text(b)}"
                     for a, b in zip(raw[rows], kept[rows], strict=True)
                 ]
             ln["_raw"] = [text(v) for v in (raw if raw is not None else raw_q)]
@@ -462,7 +640,10 @@ def validate_invoices(
     mismatch = (
         h["sf_total"].notna() & expected.notna() & ((h["sf_total"] - expected).abs() > tolerance + 1e-9)
     )
-    r.add(h, mismatch, "amount_mismatch", "Amount", value_col="sf_total", expected=expected.round(2), **hk)
+    amount_field = _by_source(h["source"], opportunity="Amount", order="TotalAmount")
+    r.add(
+        h, mismatch, "amount_mismatch", amount_field, value_col="sf_total", expected=expected.round(2), **hk
+    )
 
     # A record whose lines come to 0.00 is held, unless a line already holds it for its amounts (the
     # person fixes that line; if the total is still 0.00 afterwards, this reason follows).

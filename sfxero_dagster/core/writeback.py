@@ -189,3 +189,12 @@ def _iso(d: date | None) -> str | None:
 
 def _iso_dt(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000") if dt else None
+
+
+def failed_field(outcome: Any) -> str | None:
+    """The field Salesforce named in a rejected write (its error's ``fields``), for the queue item."""
+    for error in getattr(outcome, "errors", None) or []:
+        fields = [f for f in error.get("fields") or [] if isinstance(f, str) and f]
+        if fields:
+            return fields[0]
+    return None

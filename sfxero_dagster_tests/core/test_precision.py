@@ -169,14 +169,14 @@ def test_a_quantity_that_rounds_to_zero_is_held_as_zero_value_line_not_invalid_q
     item = _only(result, "zero_value_line")
     assert (item["sf_id"], item["line_id"]) == (h.loc[0, "sf_id"], ln.loc[0, "sf_line_id"])
     assert (item["field"], item["value"], item["severity"]) == (
-        "OpportunityLineItem.Quantity",
+        "Quantity",
         "0.00001",
         "ERROR",
     )
     assert item["hint"] == (
         "This line would be worth 0.00 in Xero: OpportunityLineItem.Quantity 0.00001 rounds to 0. Correct "
-        "OpportunityLineItem.Quantity on the Salesforce line to the real amount, or delete the line; a free "
-        "item keeps its quantity and has UnitPrice 0."
+        "Quantity on the Salesforce line to the real amount, or delete the line; a free item keeps its "
+        "quantity and has UnitPrice 0."
     )
     assert "invalid_quantity" not in set(result.rejects["reason_code"])
     # the whole invoice is held (never half of it); the others go
@@ -190,19 +190,19 @@ def test_a_quantity_that_rounds_to_zero_is_held_as_zero_value_line_not_invalid_q
     [
         (
             {"unit_amount": 0.0, "sf_unit_price": 0.004},
-            "OpportunityLineItem.UnitPrice",
+            "UnitPrice",
             "0.004",
             "OpportunityLineItem.UnitPrice 0.004 rounds to 0",
         ),
         (
             {"discount_rate": 100.0, "sf_discount": 99.996},
-            "OpportunityLineItem.Discount",
+            "Discount",
             "99.996",
             "OpportunityLineItem.Discount 99.996 rounds to 100",
         ),
         (
             {"quantity": 0.01, "sf_quantity": 0.01, "unit_amount": 0.1, "sf_unit_price": 0.1},
-            "OpportunityLineItem.Quantity",
+            "Quantity",
             "0.01",
             "Quantity 0.01 x UnitPrice 0.1 is 0.001, which rounds to 0.00",
         ),
@@ -241,7 +241,7 @@ def test_an_invoice_whose_lines_come_to_zero_is_held_as_zero_value_invoice() -> 
     item = _only(result, "zero_value_invoice")
     assert (item["sf_id"], item["field"], item["value"], item["line_id"]) == (
         h.loc[0, "sf_id"],
-        "Opportunity.Amount",
+        "Amount",
         "0",
         None,
     )
@@ -262,7 +262,7 @@ def test_an_order_that_rounds_to_zero_names_order_fields_and_one_reason_is_enoug
     h.loc[0, "sf_total"] = 0.0
     result = validate_invoices(h, ln, REFS, CONFIG)
     item = _only(result, "zero_value_line")
-    assert item["field"] == "OrderItem.Quantity" and item["sf_object"] == "Order"
+    assert item["field"] == "Quantity" and item["sf_object"] == "Order"
     # the line already holds it: no second item for the same cause
     assert "zero_value_invoice" not in set(result.rejects["reason_code"])
 

@@ -74,7 +74,7 @@ def test_a_line_below_the_fields_scale_is_held_and_a_5dp_quantity_reaches_xero_r
     item = items["zero_value_line"]
     assert (item.line_id, item.field, item.value) == (
         tiny_line["sf_line_id"],
-        "OpportunityLineItem.Quantity",
+        "Quantity",
         "0.00001",
     )
     assert "OpportunityLineItem.Quantity 0.00001 rounds to 0" in item.hint

@@ -19,6 +19,9 @@ from sfxero_dagster.defs.resources import LedgerResource, SfxeroConfigResource, 
 MATCH_REASONS = [code for code, r in REASONS.items() if r.stage == "match"]
 
 
+LINK_REASONS = ("stale_link", "linked_contact_archived")
+
+
 def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
     refs = [dg.AssetKey(["xero", t.key, "reference"]) for t in config.xero.tenants]
 
@@ -68,6 +71,14 @@ def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
         for r in reviews.to_dict("records"):
             candidates = json.loads(r["candidates"])
             first = candidates[0] if candidates else {}  # a look-alike's one candidate: its name and why
+            # A link that points nowhere (or at an archived contact) is about Xero_Contact_Id__c and its
+            # value; the others are about the account's name.
+            on_link = r["reason_code"] in LINK_REASONS
+            field, value = (
+                ("Xero_Contact_Id__c", r["xero_contact_id"])
+                if on_link
+                else ("Name", names.get(r["sf_account_id"]))
+            )
             items.append(
                 QueueItemIn(
                     sf_object="Account",
@@ -75,12 +86,18 @@ def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
                     reason_code=r["reason_code"],
                     message=f"{REASONS[r['reason_code']].description} ({r['rule']})",
                     tenant_id=tenant_ids.get(r["tenant_key"]),
-                    field="Name",
-                    value=names.get(r["sf_account_id"]),
+                    field=field,
+                    value=value,
                     hint=reason_hint(
                         r["reason_code"],
-                        value=r["same_as"] or r["xero_contact_id"] or "",
+                        field=field,
+                        value=r["same_as"] or r["xero_contact_id"] or value or "",
+                        tenant=r["tenant_key"],
                         contact=first.get("name") or "",
+                        contact_id=first.get("contact_id") or "",
+                        candidates=", ".join(
+                            f"{c.get('name')!r} ({c.get('contact_id')})" for c in candidates
+                        ),
                         why=first.get("why") or "",
                     ),
                     payload={"rule": r["rule"], "score": r["score"], "candidates": candidates},

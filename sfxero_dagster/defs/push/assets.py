@@ -34,7 +34,7 @@ from sfxero_dagster.core.push import (
     plan_summary,
     posted_differs,
 )
-from sfxero_dagster.core.reasons import REASONS
+from sfxero_dagster.core.reasons import REASONS, xero_field
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.defs.resources import (
     LedgerResource,
@@ -42,6 +42,7 @@ from sfxero_dagster.defs.resources import (
     WarehouseResource,
     XeroResource,
 )
+from sfxero_dagster.defs.staging.assets import tenant_references
 
 # Write batches on the wire at once (never more than the tenant's concurrent_limit): our ledger work
 # on one batch overlaps Xero's on the next, so the minutes a rate-limited push waits are not followed by
@@ -253,7 +254,9 @@ def execute(
                             code,
                             message=message,
                             tenant_id=tenant.tenant_id,
-                            hint=reason_hint(code, message=message),
+                            field=xero_field(p.collection.rstrip("s")),
+                            value=p.natural_key,
+                            hint=reason_hint(code, message=message, value=p.natural_key),
                             payload={"action": p.action, "natural_key": p.natural_key},
                         )
                     )
@@ -369,7 +372,7 @@ def settle_cancellations(
             counts["already_voided"] += 1
         elif Decimal(str(inv.get("AmountPaid") or 0)) > 0 or Decimal(str(inv.get("AmountCredited") or 0)) > 0:
             if p.reason_code in ("invoice_withdrawn", "invoice_rerouted"):
-                held.append(_paid_item(p, inv, tenant))  # money has moved: a person decides
+                held.append(_paid_item(p, inv, tenant, cfg))  # money has moved: a person decides
             else:
                 credit.append((p, inv))
         else:
@@ -390,6 +393,7 @@ def settle_cancellations(
                 cfg,
                 {"ContactID": inv["Contact"]["ContactID"]},
                 credit_note=True,
+                reference=tenant_references(wh).get(tenant.key),
             )
             payload["Status"] = "AUTHORISED"  # an allocation needs an authorised credit note
             to_create.append(
@@ -449,7 +453,7 @@ def settle_cancellations(
     return others + keep, counts, held
 
 
-def _paid_item(p: Planned, inv: dict, tenant: XeroTenantConfig) -> QueueItemIn:
+def _paid_item(p: Planned, inv: dict, tenant: XeroTenantConfig, cfg: SfxeroConfig) -> QueueItemIn:
     """A withdrawn or re-routed record whose invoice has payments or credits, so it cannot be voided."""
     code = "invoice_withdrawn" if p.reason_code == "invoice_withdrawn" else "rerouted_invoice_paid"
     paid = Decimal(str(inv.get("AmountPaid") or 0)) + Decimal(str(inv.get("AmountCredited") or 0))
@@ -460,6 +464,7 @@ def _paid_item(p: Planned, inv: dict, tenant: XeroTenantConfig) -> QueueItemIn:
         "org": tenant.key,
         "target": p.expected.get("new_tenant", ""),
         "message": message,
+        "field": _item_field(code, p.sf_object, cfg),
     }
     return QueueItemIn(
         p.sf_object,
@@ -467,6 +472,7 @@ def _paid_item(p: Planned, inv: dict, tenant: XeroTenantConfig) -> QueueItemIn:
         code,
         message=message,
         tenant_id=tenant.tenant_id,
+        field=values["field"],
         value=number,
         hint=reason_hint(code, **values),
         payload={
@@ -590,6 +596,7 @@ def _invariant_check(name: str, violations: list[str]) -> dg.AssetCheckResult:
 # What an invoice push itself raises and re-checks every run: an item it no longer raises is resolved.
 PUSH_SYNCED = (
     "contact_pending_review",
+    "contact_not_pushed",
     "amount_mismatch",
     "invoice_rerouted",
     "invoice_withdrawn",
@@ -597,7 +604,20 @@ PUSH_SYNCED = (
 )
 
 
-def _planned_items(plan: list[Planned], tenant: XeroTenantConfig) -> list[QueueItemIn]:
+def _item_field(code: str, sf_object: str, cfg: SfxeroConfig) -> str:
+    """The field a push-stage item points at (core.reasons' convention): where a person acts."""
+    if code in ("contact_pending_review", "contact_not_pushed"):
+        return "AccountId"
+    if code == "amount_mismatch":
+        return "TotalAmount" if sf_object == "Order" else "Amount"
+    if code in ("invoice_rerouted", "rerouted_invoice_paid"):
+        return f"Account.{cfg.routing.field}"
+    if code == "invoice_withdrawn":
+        return "Status" if sf_object == "Order" else "StageName"
+    return xero_field("Invoice")
+
+
+def _planned_items(plan: list[Planned], tenant: XeroTenantConfig, cfg: SfxeroConfig) -> list[QueueItemIn]:
     return [
         QueueItemIn(
             p.sf_object,
@@ -605,13 +625,17 @@ def _planned_items(plan: list[Planned], tenant: XeroTenantConfig) -> list[QueueI
             p.reason_code or "xero_validation_error",
             message=p.message,
             tenant_id=tenant.tenant_id,
+            field=_item_field(p.reason_code or "xero_validation_error", p.sf_object, cfg),
+            value=p.expected.get("value") or p.natural_key,
             hint=reason_hint(
                 p.reason_code or "xero_validation_error",
                 **{
                     "value": p.natural_key,
                     "message": p.message,
                     "org": tenant.key,
+                    "field": _item_field(p.reason_code or "xero_validation_error", p.sf_object, cfg),
                     **p.expected,
+                    **p.hint_values,
                     "expected": p.expected.get("sub_total"),
                 },
             ),
@@ -677,8 +701,17 @@ def load_plan(
     if preview:
         for p in load_plan("Contacts", tenant, cfg, wh, led):
             contact_ids.setdefault(p.sf_id, (p.payload or {}).get("ContactID", NEW_CONTACT + p.sf_id))
+    # An invoice without a contact names its account's open review items (this run's match reviews and
+    # any open Account item: a rejected account, a failed contact push), or says there are none.
     matches = wh.read("contact_matches")
-    pending = set(matches.loc[matches["action"] == "review", "sf_account_id"]) if len(matches) else set()
+    pending: dict[str, set[str]] = {}
+    if len(matches):
+        reviews = matches.loc[matches["action"] == "review"]
+        for sf_id, code in zip(reviews["sf_account_id"], reviews["reason_code"], strict=True):
+            pending.setdefault(sf_id, set()).add(code)
+    for item in led.queue_list(state="open"):
+        if item.sf_object == "Account" and item.tenant_id in (tenant.tenant_id, None):
+            pending.setdefault(item.sf_id, set()).add(item.reason_code)
     rates = wh.query(
         "SELECT tax_type, effective_rate FROM xero_tax_rates WHERE tenant_key = ? AND status = 'ACTIVE'",
         [tenant.key],
@@ -703,6 +736,7 @@ def load_plan(
         cfg,
         tenant.key,
         elsewhere,
+        reference=tenant_references(wh).get(tenant.key),
     )
 
 
@@ -724,7 +758,7 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
                     more = recover(client, led, tenant.tenant_id, other)
                     recovered = (recovered[0] + more[0], recovered[1] + more[1])
             plan = load_plan(collection, tenant, cfg, wh, led)
-            queue_items = _planned_items(plan, tenant)
+            queue_items = _planned_items(plan, tenant, cfg)
             if collection == "Contacts":
                 led.queue_upsert(queue_items)
             context.log.info(f"{tenant.key} {collection} plan: {plan_summary(plan)}")

@@ -303,7 +303,13 @@ def validation_inputs(wh: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[s
     """What ``valid_invoices`` validates: the staged headers and lines, and each tenant's Xero settings."""
     headers = wh.read("stg_invoice_headers", list(StgInvoiceHeaders.to_schema().columns))
     lines = wh.read("stg_invoice_lines", list(StgInvoiceLines.to_schema().columns))
-    references = references_from_frames(
+    return headers, lines, tenant_references(wh)
+
+
+def tenant_references(wh: Warehouse) -> dict[str, TenantReference]:
+    """Each tenant's Xero settings from its reference snapshot: what validation checks codes against and
+    what the payload spells them as."""
+    return references_from_frames(
         wh.read("xero_organisation", ["tenant_key", "base_currency"]),
         wh.read("xero_tax_rates", ["tenant_key", "tax_type", "status", "effective_rate"]),
         wh.read("xero_currencies", ["tenant_key", "code"]),
@@ -313,7 +319,6 @@ def validation_inputs(wh: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[s
         wh.read("xero_accounts", ["tenant_key", "code", "status"]),
         wh.read("xero_items", ["tenant_key", "code"]),
     )
-    return headers, lines, references
 
 
 def staging_defs(config: SfxeroConfig) -> dg.Definitions:

@@ -20,6 +20,7 @@ from sfxero_dagster.config import SfxeroConfig
 from sfxero_dagster.core.hashing import payload_hash
 from sfxero_dagster.core.ledger import Event, QueueItemIn
 from sfxero_dagster.core.reasons import hint as reason_hint
+from sfxero_dagster.core.writeback import failed_field
 from sfxero_dagster.defs.resources import (
     LedgerResource,
     SalesforceResource,
@@ -180,6 +181,7 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
                             rec["Id"],
                             "salesforce_write_failed",
                             message=outcome.message,
+                            field=failed_field(outcome),
                             hint=reason_hint("salesforce_write_failed", message=outcome.message),
                             payload=rec,
                         )

@@ -26,6 +26,7 @@ from sfxero_dagster.core.ledger import Event, QueueItemIn
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.core.writeback import (
     deleted_payment_records,
+    failed_field,
     invoice_record,
     payment_records,
     rollups,
@@ -157,6 +158,7 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
                             "salesforce_write_failed",
                             message=outcome.message,
                             tenant_id=tenant.tenant_id,
+                            field=failed_field(outcome),
                             hint=reason_hint("salesforce_write_failed", message=outcome.message),
                             payload={k: str(v) for k, v in row.items()},
                         )
