@@ -22,12 +22,22 @@ from urllib.parse import unquote
 from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
+from . import render
+from .errors import (
+    api_error,
+    invalid_session,
+    not_found,
+    oauth_error,
+    request_limit_exceeded,
+    save_failure,
+    soap_login_fault,
+)
 from .ids import is_valid_id, make_id, normalise_id
+from .render import batch_size, json_body, parse_sf_datetime
 from .schema import FieldDef, ObjectDef, Schema, load_schema
 from .soql import SF_DATETIME, SoqlError, execute
 
 DATA = r"/services/data/v(?P<v>\d+\.\d+)"
-DEFAULT_BATCH = 2000
 
 
 @dataclass
@@ -252,9 +262,6 @@ class SalesforceApp(SandboxApp):
             }
         )
 
-    def _oauth_error(self, error: str, description: str, status: int = 400) -> Response:
-        return Response.json({"error": error, "error_description": description}, status)
-
     def _token(self, req: Request) -> Response:
         form = req.form()
         grant = form.get("grant_type")
@@ -265,26 +272,26 @@ class SalesforceApp(SandboxApp):
             if header.lower().startswith("basic "):
                 cid, _, secret = base64.b64decode(header[6:]).decode().partition(":")
             if (cid, secret) != (s.consumer_key, s.consumer_secret):
-                return self._oauth_error("invalid_client", "invalid client credentials")
+                return oauth_error("invalid_client", "invalid client credentials")
             return self._oauth_response()
         if grant == "password":
             if (form.get("client_id"), form.get("client_secret")) != (s.consumer_key, s.consumer_secret):
-                return self._oauth_error("invalid_client_id", "client identifier invalid")
+                return oauth_error("invalid_client_id", "client identifier invalid")
             if form.get("username") != s.username or form.get("password") not in (
                 s.password,
                 s.password + s.security_token,
             ):
-                return self._oauth_error("invalid_grant", "authentication failure")
+                return oauth_error("invalid_grant", "authentication failure")
             return self._oauth_response()
         if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             return self._jwt(form.get("assertion", ""))
-        return self._oauth_error("unsupported_grant_type", "grant type not supported")
+        return oauth_error("unsupported_grant_type", "grant type not supported")
 
     def _jwt(self, assertion: str) -> Response:
         import jwt
 
         if self.state_dir is None:
-            return self._oauth_error("invalid_grant", "no connected app certificate registered")
+            return oauth_error("invalid_grant", "no connected app certificate registered")
         public = (self.jwt_key_path().parent / "connected-app.pub").read_bytes()
         try:
             # simple-salesforce sends exp as a string; Salesforce accepts it, so verify exp ourselves.
@@ -292,16 +299,16 @@ class SalesforceApp(SandboxApp):
                 assertion, public, algorithms=["RS256"], options={"verify_exp": False, "verify_aud": False}
             )
         except jwt.PyJWTError as exc:
-            return self._oauth_error("invalid_grant", f"invalid assertion: {exc}")
+            return oauth_error("invalid_grant", f"invalid assertion: {exc}")
         if claims.get("iss") != self.settings.consumer_key:
-            return self._oauth_error("invalid_client_id", "client identifier invalid")
+            return oauth_error("invalid_client_id", "client identifier invalid")
         if claims.get("sub") != self.settings.username:
-            return self._oauth_error("invalid_grant", "user hasn't approved this consumer")
+            return oauth_error("invalid_grant", "user hasn't approved this consumer")
         try:
             if float(claims.get("exp", 0)) < self.now().timestamp():
-                return self._oauth_error("invalid_grant", "expired authorization code")
+                return oauth_error("invalid_grant", "expired authorization code")
         except (TypeError, ValueError):
-            return self._oauth_error("invalid_grant", "invalid exp claim")
+            return oauth_error("invalid_grant", "invalid exp claim")
         return self._oauth_response()
 
     def _soap_login(self, req: Request) -> Response:
@@ -315,15 +322,7 @@ class SalesforceApp(SandboxApp):
             or user.group(1) != s.username
             or password.group(1) != s.password + s.security_token
         ):
-            fault = (
-                '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-                'xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault><faultcode>INVALID_LOGIN</faultcode>'
-                "<faultstring>INVALID_LOGIN: Invalid username, password, security token; or user locked out.</faultstring>"
-                "<detail><sf:LoginFault><sf:exceptionCode>INVALID_LOGIN</sf:exceptionCode><sf:exceptionMessage>Invalid username, "
-                "password, security token; or user locked out.</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault>"
-                "</soapenv:Body></soapenv:Envelope>"
-            )
-            return Response(500, fault.encode(), {"Content-Type": "text/xml; charset=utf-8"})
+            return soap_login_fault()
         token = self._new_session()
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
@@ -349,9 +348,7 @@ class SalesforceApp(SandboxApp):
             sessions = self.store.get_meta("sessions", {})
             session = sessions.get(token)
             if session is None or now - session["last"] >= self.settings.session_idle_seconds:
-                return Response.json(
-                    [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}], 401
-                )
+                return invalid_session()
             session["last"] = now
             usage = self.store.get_meta("api_usage", {"day": "", "count": 0})
             today = self.now().date().isoformat()
@@ -359,9 +356,7 @@ class SalesforceApp(SandboxApp):
                 usage = {"day": today, "count": 0}
             if usage["count"] >= self.settings.daily_api_limit:
                 req.usage = usage["count"]  # type: ignore[attr-defined]
-                return Response.json(
-                    [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}], 403
-                )
+                return request_limit_exceeded()
             usage["count"] += 1
             req.usage = usage["count"]  # type: ignore[attr-defined]
             self.store.set_meta("api_usage", usage)
@@ -374,9 +369,7 @@ class SalesforceApp(SandboxApp):
         return resp
 
     def not_found(self, req: Request) -> Response:
-        return Response.json(
-            [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}], 404
-        )
+        return not_found()
 
     def set_daily_limit(self, limit: int) -> None:
         self.settings.daily_api_limit = limit
@@ -430,10 +423,6 @@ class SalesforceApp(SandboxApp):
         )
         r("POST", "/_sandbox/act/(?P<action>[a-z_]+)", self._ctl_act)
 
-    @staticmethod
-    def _errors(code: str, message: str, fields: list[str] | None = None, status: int = 400) -> Response:
-        return Response.json([{"message": message, "errorCode": code, "fields": fields or []}], status)
-
     def obj(self, name: str) -> ObjectDef | None:
         return self.schema.get(name)
 
@@ -451,22 +440,17 @@ class SalesforceApp(SandboxApp):
     def get(self, object_name: str, record_id: str) -> dict | None:
         return self.store.get(object_name, normalise_id(record_id)) if record_id else None
 
-    def _batch_size(self, req: Request) -> int:
-        opts = req.header("Sforce-Query-Options") or ""
-        m = re.search(r"batchSize\s*=\s*(\d+)", opts)
-        return max(200, min(int(m.group(1)), DEFAULT_BATCH)) if m else DEFAULT_BATCH
-
     def _query(self, req: Request, include_deleted: bool) -> Response:
         q = req.arg("q")
         if not q:
-            return self._errors("MALFORMED_QUERY", "A query string has to be specified")
+            return api_error("MALFORMED_QUERY", "A query string has to be specified")
         try:
             result = execute(
                 q, self, now=self.now(), api_version=req.params["v"], include_deleted=include_deleted
             )
         except SoqlError as exc:
-            return self._errors(exc.error_code, exc.message)
-        return self._page(req, result.records, result.total_size, 0, self._batch_size(req), None)
+            return api_error(exc.error_code, exc.message)
+        return self._page(req, result.records, result.total_size, 0, batch_size(req), None)
 
     def _page(
         self, req: Request, records: list[dict], total: int, offset: int, size: int, cursor: str | None
@@ -483,8 +467,8 @@ class SalesforceApp(SandboxApp):
         cursor, _, offset = req.params["locator"].rpartition("-")
         records = self._cursors.get(cursor)
         if records is None or not offset.isdigit():
-            return self._errors("INVALID_QUERY_LOCATOR", "invalid query locator")
-        return self._page(req, records, len(records), int(offset), self._batch_size(req), cursor)
+            return api_error("INVALID_QUERY_LOCATOR", "invalid query locator")
+        return self._page(req, records, len(records), int(offset), batch_size(req), cursor)
 
     # ---------------------------------------------------------------------- describe
     def _describe_global(self, req: Request) -> Response:
@@ -776,33 +760,19 @@ class SalesforceApp(SandboxApp):
             self._rollup(obj, rec)
         return rec, []
 
-    def _body(self, req: Request) -> dict | list | None:
-        try:
-            return req.json()
-        except ValueError:
-            return None
-
     def _create(self, req: Request) -> Response:
         obj = self.obj(req.params["obj"])
         if obj is None:
-            return self._errors("NOT_FOUND", "The requested resource does not exist", status=404)
-        body = self._body(req)
+            return api_error("NOT_FOUND", "The requested resource does not exist", status=404)
+        body = json_body(req)
         if not isinstance(body, dict):
-            return self._errors("JSON_PARSER_ERROR", "The request body must be a JSON object")
+            return api_error("JSON_PARSER_ERROR", "The request body must be a JSON object")
         if body.get("Id"):
-            return self._errors(
-                "INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Id.", ["Id"]
-            )
+            return api_error("INVALID_FIELD_FOR_INSERT_UPDATE", "Unable to create/update fields: Id.", ["Id"])
         with self.lock, self.store.transaction():
             rec, errors = self.save(obj, body)
         if errors:
-            return Response.json(
-                [
-                    {"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
-                    for e in errors
-                ],
-                400,
-            )
+            return save_failure(errors)
         return Response.json({"id": rec["Id"], "success": True, "errors": []}, 201)
 
     def _get(self, req: Request) -> Response:
@@ -813,45 +783,23 @@ class SalesforceApp(SandboxApp):
         rec = self.store.get(obj.name, normalise_id(rid))
         if rec is None or rec.get("IsDeleted"):
             return self.not_found(req)
-        return Response.json(self._render(obj, rec, req.params["v"], req.arg("fields")))
-
-    def _render(self, obj: ObjectDef, rec: dict, version: str, fields: str | None = None) -> dict:
-        out: dict[str, Any] = {
-            "attributes": {
-                "type": obj.name,
-                "url": f"/services/data/v{version}/sobjects/{obj.name}/{rec['Id']}",
-            }
-        }
-        names = (
-            [obj.field(x).name for x in fields.split(",") if obj.field(x.strip())]
-            if fields
-            else list(obj.fields)
-        )
-        for n in names:
-            out[n] = rec.get(n)
-        return out
+        return Response.json(render.record(obj, rec, req.params["v"], req.arg("fields")))
 
     def _update(self, req: Request) -> Response:
         obj = self.obj(req.params["obj"])
         rid = req.params["id"]
         if obj is None or not is_valid_id(rid):
             return self.not_found(req)
-        body = self._body(req)
+        body = json_body(req)
         if not isinstance(body, dict):
-            return self._errors("JSON_PARSER_ERROR", "The request body must be a JSON object")
+            return api_error("JSON_PARSER_ERROR", "The request body must be a JSON object")
         with self.lock, self.store.transaction():
             existing = self.store.get(obj.name, normalise_id(rid))
             if existing is None or existing.get("IsDeleted"):
                 return self.not_found(req)
             _, errors = self.save(obj, body, existing)
         if errors:
-            return Response.json(
-                [
-                    {"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
-                    for e in errors
-                ],
-                400,
-            )
+            return save_failure(errors)
         return Response.empty(204)
 
     def delete(self, obj: ObjectDef, rid: str) -> bool:
@@ -871,9 +819,7 @@ class SalesforceApp(SandboxApp):
             return self.not_found(req)
         with self.lock, self.store.transaction():
             ok = self.delete(obj, req.params["id"])
-        return (
-            Response.empty(204) if ok else self._errors("ENTITY_IS_DELETED", "entity is deleted", status=404)
-        )
+        return Response.empty(204) if ok else api_error("ENTITY_IS_DELETED", "entity is deleted", status=404)
 
     def _match_external(self, obj: ObjectDef, ref: dict) -> list[dict]:
         ((key, value),) = list(ref.items())[:1] or [("", "")]
@@ -904,7 +850,7 @@ class SalesforceApp(SandboxApp):
             return Response.json(
                 [f"/services/data/v{req.params['v']}/sobjects/{obj.name}/{m['Id']}" for m in matches], 300
             )
-        return Response.json(self._render(obj, matches[0], req.params["v"]))
+        return Response.json(render.record(obj, matches[0], req.params["v"]))
 
     def upsert_one(self, obj: ObjectDef, f: FieldDef, value: str, body: dict) -> tuple[int, dict]:
         if f.name != "Id" and f.name in body and str(body[f.name]) != value:
@@ -950,14 +896,14 @@ class SalesforceApp(SandboxApp):
         if obj is None:
             return self.not_found(req)
         if f is None or not (f.external_id or f.name == "Id"):
-            return self._errors(
+            return api_error(
                 "NOT_FOUND",
                 f"Provided external ID field does not exist or is not accessible: {req.params['field']}",
                 status=404,
             )
-        body = self._body(req)
+        body = json_body(req)
         if not isinstance(body, dict):
-            return self._errors("JSON_PARSER_ERROR", "The request body must be a JSON object")
+            return api_error("JSON_PARSER_ERROR", "The request body must be a JSON object")
         with self.lock, self.store.transaction():
             status, result = self.upsert_one(obj, f, value, body)
         if status == 300:
@@ -966,13 +912,7 @@ class SalesforceApp(SandboxApp):
                 [f"/services/data/v{v}/sobjects/{obj.name}/{i}" for i in result["matches"]], 300
             )
         if status >= 400:
-            return Response.json(
-                [
-                    {"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
-                    for e in result["errors"]
-                ],
-                status,
-            )
+            return save_failure(result["errors"], status)
         # API 46.0+ answers an update with 200 and a body (created: false); a create with 201.
         return Response.json(result, status)
 
@@ -981,12 +921,12 @@ class SalesforceApp(SandboxApp):
         if obj is None:
             return self.not_found(req)
         try:
-            start = _parse_sf_datetime(req.arg("start") or "")
-            end = _parse_sf_datetime(req.arg("end") or "")
+            start = parse_sf_datetime(req.arg("start") or "")
+            end = parse_sf_datetime(req.arg("end") or "")
         except ValueError:
-            return self._errors("INVALID_REPLICATION_DATE", "start and end must be valid dateTimes")
+            return api_error("INVALID_REPLICATION_DATE", "start and end must be valid dateTimes")
         if end <= start:
-            return self._errors("INVALID_REPLICATION_DATE", "end must be after start")
+            return api_error("INVALID_REPLICATION_DATE", "end must be after start")
         lo, hi = (
             start.replace(second=0, microsecond=0).strftime(SF_DATETIME),
             end.replace(second=0, microsecond=0).strftime(SF_DATETIME),
@@ -1010,11 +950,11 @@ class SalesforceApp(SandboxApp):
 
     # ---------------------------------------------------------------------- collections
     def _collection_body(self, req: Request) -> tuple[list[dict], bool] | Response:
-        body = self._body(req)
+        body = json_body(req)
         if not isinstance(body, dict) or not isinstance(body.get("records"), list):
-            return self._errors("JSON_PARSER_ERROR", "The request body must have a records array")
+            return api_error("JSON_PARSER_ERROR", "The request body must have a records array")
         if len(body["records"]) > 200:
-            return self._errors(
+            return api_error(
                 "EXCEEDED_ID_LIMIT",
                 "record limit reached. cannot submit more than 200 records into this call",
             )
@@ -1120,7 +1060,7 @@ class SalesforceApp(SandboxApp):
         obj = self.obj(req.params["obj"])
         f = obj.field(req.params["field"]) if obj else None
         if obj is None or f is None or not (f.external_id or f.name == "Id"):
-            return self._errors(
+            return api_error(
                 "NOT_FOUND", "Provided external ID field does not exist or is not accessible", status=404
             )
         parsed = self._collection_body(req)
@@ -1167,7 +1107,7 @@ class SalesforceApp(SandboxApp):
     def _collection_delete(self, req: Request) -> Response:
         ids = [x for x in (req.arg("ids") or "").split(",") if x]
         if len(ids) > 200:
-            return self._errors("EXCEEDED_ID_LIMIT", "cannot delete more than 200 records")
+            return api_error("EXCEEDED_ID_LIMIT", "cannot delete more than 200 records")
         all_or_none = (req.arg("allOrNone") or "false").lower() == "true"
 
         def one(rid: str):
@@ -1254,29 +1194,3 @@ class SalesforceApp(SandboxApp):
             return Response.json(self.act(req.params["action"], **(req.json() or {})))
         except (KeyError, ValueError, AttributeError) as exc:
             return Response.json({"error": str(exc)}, 400)
-
-
-def _parse_sf_datetime(text: str) -> datetime:
-    """``2024-01-01T00:00:00+00:00`` as simple-salesforce sends it (query-string encoded), or ``Z``."""
-    value = text.strip().replace("Z", "+00:00").replace(" ", "+")
-    if re.search(r"[+-]\d{4}$", value):
-        value = value[:-2] + ":" + value[-2:]
-    dt = datetime.fromisoformat(value)
-    if dt.tzinfo is None:
-        raise ValueError("a time zone is required")
-    return dt.astimezone(UTC)
-
-
-def _flatten_for_csv(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A query record as Bulk 2.0 CSV columns: parent paths as ``Account.Name``, booleans lower-case."""
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if key == "attributes":
-            continue
-        if isinstance(value, dict):
-            out.update(_flatten_for_csv(value, f"{prefix}{key}."))
-        elif isinstance(value, bool):
-            out[f"{prefix}{key}"] = "true" if value else "false"
-        else:
-            out[f"{prefix}{key}"] = "" if value is None else value
-    return out

@@ -14,7 +14,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..httpbase import Request, Response
+from .errors import job_error
 from .ids import is_valid_id, normalise_id
+from .render import csv_bytes, flatten_for_csv
 from .soql import SoqlError, execute
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,10 +54,6 @@ def _save(app: SalesforceApp, job: dict) -> None:
     app.store.set_meta(_key(job["id"]), job)
 
 
-def _error(message: str, code: str = "INVALIDJOB", status: int = 400) -> Response:
-    return Response.json([{"errorCode": code, "message": message}], status)
-
-
 def _info(job: dict) -> dict:
     return {k: v for k, v in job.items() if not k.startswith("_")}
 
@@ -65,10 +63,10 @@ def _create(app: SalesforceApp, req: Request) -> Response:
     kind = req.params["kind"]
     op = body.get("operation")
     if op not in OPERATIONS[kind]:
-        return _error(f"Invalid operation: {op}", "INVALIDJOB")
+        return job_error(f"Invalid operation: {op}", "INVALIDJOB")
     delimiter = body.get("columnDelimiter", "COMMA")
     if delimiter not in DELIMITERS or body.get("lineEnding", "LF") not in ("LF", "CRLF"):
-        return _error("Invalid columnDelimiter or lineEnding")
+        return job_error("Invalid columnDelimiter or lineEnding")
     job: dict[str, Any] = {
         "id": "750" + uuid.uuid4().hex[:15],
         "operation": op,
@@ -85,11 +83,13 @@ def _create(app: SalesforceApp, req: Request) -> Response:
     if kind == "ingest":
         obj = app.obj(body.get("object", ""))
         if obj is None:
-            return _error(f"Entity '{body.get('object')}' is not supported by the Bulk API", "INVALIDENTITY")
+            return job_error(
+                f"Entity '{body.get('object')}' is not supported by the Bulk API", "INVALIDENTITY"
+            )
         if op == "upsert":
             f = obj.field(body.get("externalIdFieldName") or "")
             if f is None or not (f.external_id or f.name == "Id"):
-                return _error("External ID field is missing or not an external ID", "INVALIDFIELD")
+                return job_error("External ID field is missing or not an external ID", "INVALIDFIELD")
             job["externalIdFieldName"] = f.name
         job.update(object=obj.name, state="Open", _data="", _success=[], _failed=[], _unprocessed=[])
     else:
@@ -102,13 +102,11 @@ def _create(app: SalesforceApp, req: Request) -> Response:
                 include_deleted=op == "queryAll",
             )
         except SoqlError as exc:
-            return _error(exc.message, exc.error_code)
-        from .app import _flatten_for_csv
-
+            return job_error(exc.message, exc.error_code)
         job.update(
             query=body.get("query"),
             state="UploadComplete",
-            _rows=[_flatten_for_csv(r) for r in result.records],
+            _rows=[flatten_for_csv(r) for r in result.records],
             numberRecordsProcessed=0,
         )
     _save(app, job)
@@ -124,7 +122,7 @@ def _status(app: SalesforceApp, req: Request) -> Response:
     with app.lock:
         job = _get_job(app, req)
         if job is None:
-            return _error("Job not found", "NOT_FOUND", 404)
+            return job_error("Job not found", "NOT_FOUND", 404)
         if job["_kind"] == "ingest" and job["state"] in ("UploadComplete", "InProgress"):
             _process(app, job)
         elif job["state"] == "UploadComplete":
@@ -144,7 +142,7 @@ def _set_state(app: SalesforceApp, req: Request) -> Response:
     with app.lock:
         job = _get_job(app, req)
         if job is None:
-            return _error("Job not found", "NOT_FOUND", 404)
+            return job_error("Job not found", "NOT_FOUND", 404)
         if state == "UploadComplete" and job["state"] == "Open":
             job["state"] = "UploadComplete"
         elif state == "Aborted" and job["state"] in ("Open", "UploadComplete", "InProgress"):
@@ -152,7 +150,7 @@ def _set_state(app: SalesforceApp, req: Request) -> Response:
             if job["_kind"] == "ingest":  # what no batch reached is "unprocessed"
                 job["_unprocessed"] = _rows(job)[job.get("_next", 0) :]
         else:
-            return _error(
+            return job_error(
                 f"Cannot change the job state from {job['state']} to {state}", "INVALIDJOBSTATE", 409
             )
         _save(app, job)
@@ -162,7 +160,7 @@ def _set_state(app: SalesforceApp, req: Request) -> Response:
 def _delete(app: SalesforceApp, req: Request) -> Response:
     with app.lock:
         if _get_job(app, req) is None or not app.store.delete_meta(_key(req.params["job"])):
-            return _error("Job not found", "NOT_FOUND", 404)
+            return job_error("Job not found", "NOT_FOUND", 404)
     return Response.empty(204)
 
 
@@ -170,9 +168,9 @@ def _upload(app: SalesforceApp, req: Request) -> Response:
     with app.lock:
         job = _get_job(app, req)
         if job is None or job["_kind"] != "ingest":
-            return _error("Job not found", "NOT_FOUND", 404)
+            return job_error("Job not found", "NOT_FOUND", 404)
         if job["state"] != "Open":
-            return _error("The job is not open for data", "INVALIDJOBSTATE", 409)
+            return job_error("The job is not open for data", "INVALIDJOBSTATE", 409)
         text = req.body.decode("utf-8")
         if job["_data"]:
             text = text.split("\n", 1)[1] if "\n" in text else ""  # later batches repeat the header
@@ -252,35 +250,27 @@ def _apply(app: SalesforceApp, obj: Any, job: dict, rows: list[dict]) -> None:
             )
 
 
-def _csv(rows: list[dict], header: list[str]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=header, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue().encode("utf-8")
-
-
 def _results(app: SalesforceApp, req: Request) -> Response:
     job = _get_job(app, req)
     if job is None:
-        return _error("Job not found", "NOT_FOUND", 404)
+        return job_error("Job not found", "NOT_FOUND", 404)
     columns = next(csv.reader(io.StringIO(job["_data"])), []) if job["_data"] else []
     which = req.params["which"]
     if which == "successfulResults":
-        body = _csv(job["_success"], ["sf__Id", "sf__Created", *columns])
+        body = csv_bytes(job["_success"], ["sf__Id", "sf__Created", *columns])
     elif which == "failedResults":
-        body = _csv(job["_failed"], ["sf__Id", "sf__Error", *columns])
+        body = csv_bytes(job["_failed"], ["sf__Id", "sf__Error", *columns])
     else:
-        body = _csv(job["_unprocessed"], columns)
+        body = csv_bytes(job["_unprocessed"], columns)
     return Response(200, body, {"Content-Type": "text/csv"})
 
 
 def _query_results(app: SalesforceApp, req: Request) -> Response:
     job = _get_job(app, req)
     if job is None or job["_kind"] != "query":
-        return _error("Job not found", "NOT_FOUND", 404)
+        return job_error("Job not found", "NOT_FOUND", 404)
     if job["state"] != "JobComplete":
-        return _error("The job is not complete", "INVALIDJOBSTATE", 409)
+        return job_error("The job is not complete", "INVALIDJOBSTATE", 409)
     rows = job["_rows"]
     start = int(req.arg("locator") or 0)
     size = int(req.arg("maxRecords") or 50_000)
@@ -290,6 +280,6 @@ def _query_results(app: SalesforceApp, req: Request) -> Response:
     locator = str(nxt) if nxt < len(rows) else "null"
     return Response(
         200,
-        _csv(page, header),
+        csv_bytes(page, header),
         {"Content-Type": "text/csv", "Sforce-Locator": locator, "Sforce-NumberOfRecords": str(len(page))},
     )
