@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,11 @@ from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
 from .backend.collections import Collections
+from .backend.describe import Describe
 from .backend.org import Org, SalesforceSandboxSettings
+from .backend.query import Query
 from .backend.records import Records
 from .errors import (
-    api_error,
     invalid_session,
     not_found,
     oauth_error,
@@ -30,9 +30,7 @@ from .errors import (
     soap_login_fault,
 )
 from .ids import normalise_id
-from .render import batch_size
 from .schema import FieldDef, ObjectDef, Schema, load_schema
-from .soql import SoqlError, execute
 
 DATA = r"/services/data/v(?P<v>\d+\.\d+)"
 
@@ -55,8 +53,8 @@ class SalesforceApp(SandboxApp):
         self.org = Org(self.schema, self.store, self.clock, self.lock, self.settings, self.state_dir)
         self.record_backend = Records(self.org)
         self.collections = Collections(self.org, self.record_backend)
-        self._cursors: dict[str, list[dict]] = {}
-        self.org.on_reset.append(self._cursors.clear)
+        self.query = Query(self.org)
+        self.describe = Describe(self.org)
         self._register()
         from . import bulk2
 
@@ -298,29 +296,21 @@ class SalesforceApp(SandboxApp):
     def _register(self) -> None:
         r = self.router.add
         rec, col = self.record_backend, self.collections
+        query, desc = self.query, self.describe
         r("POST", "/services/oauth2/token", self._token)
         r("POST", r"/services/Soap/u/(?P<v>[\d.]+)(/.*)?", self._soap_login)
-        r(
-            "GET",
-            DATA + "/?",
-            lambda q: Response.json(
-                {
-                    "sobjects": f"/services/data/v{q.params['v']}/sobjects",
-                    "query": f"/services/data/v{q.params['v']}/query",
-                }
-            ),
-        )
+        r("GET", DATA + "/?", desc.resources)
         r("GET", DATA + "/limits/?", self._limits)
-        r("GET", DATA + "/query/?", lambda q: self._query(q, include_deleted=False))
-        r("GET", DATA + "/queryAll/?", lambda q: self._query(q, include_deleted=True))
-        r("GET", DATA + r"/query(All)?/(?P<locator>[\w-]+)", self._query_more)
-        r("GET", DATA + "/sobjects/?", self._describe_global)
+        r("GET", DATA + "/query/?", lambda q: query.query(q, include_deleted=False))
+        r("GET", DATA + "/queryAll/?", lambda q: query.query(q, include_deleted=True))
+        r("GET", DATA + r"/query(All)?/(?P<locator>[\w-]+)", query.query_more)
+        r("GET", DATA + "/sobjects/?", desc.describe_global)
         r("POST", DATA + "/composite/sobjects/?", lambda q: col.save_many(q, "create"))
         r("PATCH", DATA + "/composite/sobjects/?", lambda q: col.save_many(q, "update"))
         r("DELETE", DATA + "/composite/sobjects/?", col.delete_many)
         r("PATCH", DATA + r"/composite/sobjects/(?P<obj>\w+)/(?P<field>\w+)/?", col.upsert_many)
-        r("GET", DATA + r"/sobjects/(?P<obj>\w+)/?", self._sobject_meta)
-        r("GET", DATA + r"/sobjects/(?P<obj>\w+)/describe/?", self._describe)
+        r("GET", DATA + r"/sobjects/(?P<obj>\w+)/?", desc.sobject_basic_info)
+        r("GET", DATA + r"/sobjects/(?P<obj>\w+)/describe/?", desc.describe)
         r("GET", DATA + r"/sobjects/(?P<obj>\w+)/updated/?", lambda q: rec.changed(q, deleted=False))
         r("GET", DATA + r"/sobjects/(?P<obj>\w+)/deleted/?", lambda q: rec.changed(q, deleted=True))
         r("POST", DATA + r"/sobjects/(?P<obj>\w+)/?", rec.create_record)
@@ -346,85 +336,6 @@ class SalesforceApp(SandboxApp):
         return Response.json(
             {"DailyApiRequests": {"Max": limit, "Remaining": max(0, limit - usage["count"])}}
         )
-
-    # ---------------------------------------------------------------------- query
-    def _query(self, req: Request, include_deleted: bool) -> Response:
-        q = req.arg("q")
-        if not q:
-            return api_error("MALFORMED_QUERY", "A query string has to be specified")
-        try:
-            result = execute(
-                q, self, now=self.now(), api_version=req.params["v"], include_deleted=include_deleted
-            )
-        except SoqlError as exc:
-            return api_error(exc.error_code, exc.message)
-        return self._page(req, result.records, result.total_size, 0, batch_size(req), None)
-
-    def _page(
-        self, req: Request, records: list[dict], total: int, offset: int, size: int, cursor: str | None
-    ) -> Response:
-        chunk = records[offset : offset + size]
-        body: dict[str, Any] = {"totalSize": total, "done": offset + size >= len(records), "records": chunk}
-        if not body["done"]:
-            cursor = cursor or f"01g{uuid.uuid4().hex[:15]}"
-            self._cursors[cursor] = records
-            body["nextRecordsUrl"] = f"/services/data/v{req.params['v']}/query/{cursor}-{offset + size}"
-        return Response.json(body)
-
-    def _query_more(self, req: Request) -> Response:
-        cursor, _, offset = req.params["locator"].rpartition("-")
-        records = self._cursors.get(cursor)
-        if records is None or not offset.isdigit():
-            return api_error("INVALID_QUERY_LOCATOR", "invalid query locator")
-        return self._page(req, records, len(records), int(offset), batch_size(req), cursor)
-
-    # ---------------------------------------------------------------------- describe
-    def _describe_global(self, req: Request) -> Response:
-        v = req.params["v"]
-        return Response.json(
-            {
-                "encoding": "UTF-8",
-                "maxBatchSize": 200,
-                "sobjects": [
-                    {
-                        "name": o.name,
-                        "keyPrefix": o.key_prefix,
-                        "custom": o.custom,
-                        "queryable": True,
-                        "urls": {"sobject": f"/services/data/v{v}/sobjects/{o.name}"},
-                    }
-                    for o in self.schema.objects.values()
-                ],
-            }
-        )
-
-    def _sobject_meta(self, req: Request) -> Response:
-        obj = self.obj(req.params["obj"])
-        if obj is None:
-            return self.not_found(req)
-        d = obj.describe(req.params["v"])
-        recent = sorted(self.store.all(obj.name), key=lambda r: r.get("LastModifiedDate", ""), reverse=True)[
-            :5
-        ]
-        return Response.json(
-            {
-                "objectDescribe": {k: d[k] for k in ("name", "keyPrefix", "custom", "urls")},
-                "recentItems": [
-                    {
-                        "attributes": {
-                            "type": obj.name,
-                            "url": f"/services/data/v{req.params['v']}/sobjects/{obj.name}/{x['Id']}",
-                        },
-                        "Id": x["Id"],
-                    }
-                    for x in recent
-                ],
-            }
-        )
-
-    def _describe(self, req: Request) -> Response:
-        obj = self.obj(req.params["obj"])
-        return Response.json(obj.describe(req.params["v"])) if obj else self.not_found(req)
 
     # ================================================================================ control API
     def _ctl_limits(self, req: Request) -> Response:
