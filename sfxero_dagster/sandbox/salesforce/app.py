@@ -7,9 +7,6 @@ Facts and sources: ../shared/reference/salesforce-api.md. Where the docs are sil
 
 from __future__ import annotations
 
-import base64
-import re
-import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ from typing import Any
 from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
+from .auth import Auth
 from .backend.collections import Collections
 from .backend.describe import Describe
 from .backend.org import Org, SalesforceSandboxSettings
@@ -25,11 +23,9 @@ from .backend.records import Records
 from .errors import (
     invalid_session,
     not_found,
-    oauth_error,
-    request_limit_exceeded,
-    soap_login_fault,
 )
 from .ids import normalise_id
+from .limits import Limits
 from .schema import FieldDef, ObjectDef, Schema, load_schema
 
 DATA = r"/services/data/v(?P<v>\d+\.\d+)"
@@ -53,6 +49,8 @@ class SalesforceApp(SandboxApp):
         self.org = Org(self.schema, self.store, self.clock, self.lock, self.settings, self.state_dir)
         self.record_backend = Records(self.org)
         self.collections = Collections(self.org, self.record_backend)
+        self.auth = Auth(self.org)
+        self.limits = Limits(self.org)
         self.query = Query(self.org)
         self.describe = Describe(self.org)
         self._register()
@@ -125,182 +123,46 @@ class SalesforceApp(SandboxApp):
             "jwt_private_key": str(self.jwt_key_path()) if self.state_dir else None,
         }
 
-    # ================================================================================ auth
-    def jwt_key_path(self) -> Path:
-        """The connected app's signing key pair (generated once; the sandbox keeps the public half)."""
-        assert self.state_dir is not None
-        path = self.state_dir / "jwt" / "connected-app.key"
-        if not path.exists():
-            from cryptography.hazmat.primitives import serialization
-            from cryptography.hazmat.primitives.asymmetric import rsa
-
-            path.parent.mkdir(parents=True, exist_ok=True)
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            path.write_bytes(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-            path.chmod(0o600)
-            (path.parent / "connected-app.pub").write_bytes(
-                key.public_key().public_bytes(
-                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-                )
-            )
-        return path
-
-    def _new_session(self) -> str:
-        token = f"{self.settings.org_id}!" + secrets.token_urlsafe(48)
-        with self.lock:
-            sessions = self.store.get_meta("sessions", {})
-            now = self.now().timestamp()
-            sessions = {
-                k: v for k, v in sessions.items() if now - v["last"] < self.settings.session_idle_seconds
-            }
-            sessions[token] = {"issued": now, "last": now}
-            self.store.set_meta("sessions", sessions)
-        return token
-
-    def expire_sessions(self) -> None:
-        self.store.set_meta("sessions", {})
-
-    def _oauth_response(self) -> Response:
-        token = self._new_session()
-        issued = str(int(self.now().timestamp() * 1000))
-        return Response.json(
-            {
-                "access_token": token,
-                "instance_url": self.instance_url,
-                "id": f"{self.instance_url}/id/{self.settings.org_id}/{self.user_id}",
-                "token_type": "Bearer",
-                "issued_at": issued,
-                "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
-            }
-        )
-
-    def _token(self, req: Request) -> Response:
-        form = req.form()
-        grant = form.get("grant_type")
-        s = self.settings
-        if grant == "client_credentials":
-            header = req.header("Authorization") or ""
-            cid, secret = form.get("client_id"), form.get("client_secret")
-            if header.lower().startswith("basic "):
-                cid, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-            if (cid, secret) != (s.consumer_key, s.consumer_secret):
-                return oauth_error("invalid_client", "invalid client credentials")
-            return self._oauth_response()
-        if grant == "password":
-            if (form.get("client_id"), form.get("client_secret")) != (s.consumer_key, s.consumer_secret):
-                return oauth_error("invalid_client_id", "client identifier invalid")
-            if form.get("username") != s.username or form.get("password") not in (
-                s.password,
-                s.password + s.security_token,
-            ):
-                return oauth_error("invalid_grant", "authentication failure")
-            return self._oauth_response()
-        if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
-            return self._jwt(form.get("assertion", ""))
-        return oauth_error("unsupported_grant_type", "grant type not supported")
-
-    def _jwt(self, assertion: str) -> Response:
-        import jwt
-
-        if self.state_dir is None:
-            return oauth_error("invalid_grant", "no connected app certificate registered")
-        public = (self.jwt_key_path().parent / "connected-app.pub").read_bytes()
-        try:
-            # simple-salesforce sends exp as a string; Salesforce accepts it, so verify exp ourselves.
-            claims = jwt.decode(
-                assertion, public, algorithms=["RS256"], options={"verify_exp": False, "verify_aud": False}
-            )
-        except jwt.PyJWTError as exc:
-            return oauth_error("invalid_grant", f"invalid assertion: {exc}")
-        if claims.get("iss") != self.settings.consumer_key:
-            return oauth_error("invalid_client_id", "client identifier invalid")
-        if claims.get("sub") != self.settings.username:
-            return oauth_error("invalid_grant", "user hasn't approved this consumer")
-        try:
-            if float(claims.get("exp", 0)) < self.now().timestamp():
-                return oauth_error("invalid_grant", "expired authorization code")
-        except (TypeError, ValueError):
-            return oauth_error("invalid_grant", "invalid exp claim")
-        return self._oauth_response()
-
-    def _soap_login(self, req: Request) -> Response:
-        body = req.body.decode("utf-8", "replace")
-        user = re.search(r"<[\w:]*username>(.*?)</[\w:]*username>", body, re.S)
-        password = re.search(r"<[\w:]*password>(.*?)</[\w:]*password>", body, re.S)
-        s = self.settings
-        if (
-            not user
-            or not password
-            or user.group(1) != s.username
-            or password.group(1) != s.password + s.security_token
-        ):
-            return soap_login_fault()
-        token = self._new_session()
-        xml = (
-            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-            'xmlns="urn:partner.soap.sforce.com"><soapenv:Body><loginResponse><result>'
-            f"<metadataServerUrl>{self.instance_url}/services/Soap/m/59.0/{self.settings.org_id}</metadataServerUrl>"
-            "<passwordExpired>false</passwordExpired><sandbox>true</sandbox>"
-            f"<serverUrl>{self.instance_url}/services/Soap/u/59.0/{self.settings.org_id}</serverUrl>"
-            f"<sessionId>{token}</sessionId><userId>{self.user_id}</userId>"
-            f"<userInfo><organizationId>{self.settings.org_id}</organizationId><userName>{s.username}</userName></userInfo>"
-            "</result></loginResponse></soapenv:Body></soapenv:Envelope>"
-        )
-        return Response(200, xml.encode(), {"Content-Type": "text/xml; charset=utf-8"})
-
     # ================================================================================ hooks
     def before(self, req: Request) -> Response | None:
-        path = req.raw_path
-        if not path.startswith("/services/data") and not path.startswith("/services/async"):
+        """A REST or Bulk call needs a live session and counts toward the daily limit."""
+        if not self.limits.metered(req):
             return None
-        header = req.header("Authorization") or ""
-        token = header.split(" ", 1)[1].strip() if " " in header else ""
-        now = self.now().timestamp()
         with self.lock:
-            sessions = self.store.get_meta("sessions", {})
-            session = sessions.get(token)
-            if session is None or now - session["last"] >= self.settings.session_idle_seconds:
+            sessions = self.auth.touch(req)
+            if sessions is None:
                 return invalid_session()
-            session["last"] = now
-            usage = self.store.get_meta("api_usage", {"day": "", "count": 0})
-            today = self.now().date().isoformat()
-            if usage["day"] != today:
-                usage = {"day": today, "count": 0}
-            if usage["count"] >= self.settings.daily_api_limit:
-                req.usage = usage["count"]  # type: ignore[attr-defined]
-                return request_limit_exceeded()
-            usage["count"] += 1
-            req.usage = usage["count"]  # type: ignore[attr-defined]
-            self.store.set_meta("api_usage", usage)
-            self.store.set_meta("sessions", sessions)
+            refused = self.limits.count(req)
+            if refused is not None:
+                return refused
+            self.auth.keep(sessions)
         return None
 
     def after(self, req: Request, resp: Response) -> Response:
-        if hasattr(req, "usage"):
-            resp.headers["Sforce-Limit-Info"] = f"api-usage={req.usage}/{self.settings.daily_api_limit}"  # type: ignore[attr-defined]
-        return resp
+        return self.limits.header(req, resp)
+
+    def jwt_key_path(self) -> Path:
+        """The connected app's signing key pair (generated once; the sandbox keeps the public half)."""
+        return self.auth.jwt_key_path()
+
+    def expire_sessions(self) -> None:
+        self.auth.expire_sessions()
+
+    def set_daily_limit(self, limit: int) -> None:
+        self.limits.set_daily_limit(limit)
 
     def not_found(self, req: Request) -> Response:
         return not_found()
-
-    def set_daily_limit(self, limit: int) -> None:
-        self.settings.daily_api_limit = limit
 
     # ================================================================================ routes
     def _register(self) -> None:
         r = self.router.add
         rec, col = self.record_backend, self.collections
         query, desc = self.query, self.describe
-        r("POST", "/services/oauth2/token", self._token)
-        r("POST", r"/services/Soap/u/(?P<v>[\d.]+)(/.*)?", self._soap_login)
+        r("POST", "/services/oauth2/token", self.auth.token)
+        r("POST", r"/services/Soap/u/(?P<v>[\d.]+)(/.*)?", self.auth.soap_login)
         r("GET", DATA + "/?", desc.resources)
-        r("GET", DATA + "/limits/?", self._limits)
+        r("GET", DATA + "/limits/?", self.limits.limits)
         r("GET", DATA + "/query/?", lambda q: query.query(q, include_deleted=False))
         r("GET", DATA + "/queryAll/?", lambda q: query.query(q, include_deleted=True))
         r("GET", DATA + r"/query(All)?/(?P<locator>[\w-]+)", query.query_more)
@@ -321,33 +183,16 @@ class SalesforceApp(SandboxApp):
         r("PATCH", DATA + r"/sobjects/(?P<obj>\w+)/(?P<field>\w+)/(?P<value>.+)", rec.upsert_by_external_id)
         r("POST", "/_sandbox/reset", self.org.ctl_reset)
         r("POST", "/_sandbox/seed", self.org.ctl_seed)
-        r("POST", "/_sandbox/limits", self._ctl_limits)
+        r("POST", "/_sandbox/limits", self.limits.ctl_limits)
         r(
             "POST",
             "/_sandbox/expire_sessions",
-            lambda q: (self.expire_sessions(), Response.json({"expired": True}))[1],
+            self.auth.ctl_expire_sessions,
         )
         r("GET", "/_sandbox/state", self.org.ctl_state)
         r("POST", "/_sandbox/act/(?P<action>[a-z_]+)", self._ctl_act)
 
-    def _limits(self, req: Request) -> Response:
-        usage = self.store.get_meta("api_usage", {"count": 0})
-        limit = self.settings.daily_api_limit
-        return Response.json(
-            {"DailyApiRequests": {"Max": limit, "Remaining": max(0, limit - usage["count"])}}
-        )
-
     # ================================================================================ control API
-    def _ctl_limits(self, req: Request) -> Response:
-        body = req.json() or {}
-        if "daily_api_limit" in body:
-            self.settings.daily_api_limit = int(body["daily_api_limit"])
-        if body.get("reset_usage"):
-            self.store.set_meta("api_usage", {"day": "", "count": 0})
-        return Response.json(
-            {"daily_api_limit": self.settings.daily_api_limit, "usage": self.store.get_meta("api_usage", {})}
-        )
-
     def act(self, action: str, **kw: Any) -> dict:
         """What a Salesforce user does in the UI, through the same write path as the API."""
         with self.lock, self.store.transaction():
