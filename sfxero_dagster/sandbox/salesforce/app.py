@@ -14,6 +14,7 @@ from typing import Any
 from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
+from .actor import Actor
 from .auth import Auth
 from .backend.collections import Collections
 from .backend.describe import Describe
@@ -24,7 +25,6 @@ from .errors import (
     invalid_session,
     not_found,
 )
-from .ids import normalise_id
 from .limits import Limits
 from .schema import FieldDef, ObjectDef, Schema, load_schema
 
@@ -52,6 +52,7 @@ class SalesforceApp(SandboxApp):
         self.auth = Auth(self.org)
         self.limits = Limits(self.org)
         self.query = Query(self.org)
+        self.actor = Actor(self.org, self.record_backend)
         self.describe = Describe(self.org)
         self._register()
         from . import bulk2
@@ -190,47 +191,8 @@ class SalesforceApp(SandboxApp):
             self.auth.ctl_expire_sessions,
         )
         r("GET", "/_sandbox/state", self.org.ctl_state)
-        r("POST", "/_sandbox/act/(?P<action>[a-z_]+)", self._ctl_act)
+        r("POST", "/_sandbox/act/(?P<action>[a-z_]+)", self.actor.ctl_act)
 
-    # ================================================================================ control API
     def act(self, action: str, **kw: Any) -> dict:
         """What a Salesforce user does in the UI, through the same write path as the API."""
-        with self.lock, self.store.transaction():
-            if action == "edit":
-                obj = self.schema.by_prefix(kw["id"])
-                existing = self.store.get(obj.name, normalise_id(kw["id"])) if obj else None
-                if existing is None:
-                    raise ValueError(f"unknown record {kw['id']}")
-                rec, errors = self.save(obj, kw.get("fields", {}), existing)
-            elif action == "create":
-                obj = self.obj(kw["object"])
-                if obj is None:
-                    raise ValueError(f"unknown object {kw['object']}")
-                rec, errors = self.save(obj, kw.get("fields", {}))
-            elif action == "close_won":
-                rec, errors = self.save(
-                    self.obj("Opportunity"),
-                    {"StageName": "Closed Won"},
-                    self.store.get("Opportunity", normalise_id(kw["id"])),
-                )
-            elif action in ("activate_order", "cancel_order"):
-                status = "Activated" if action == "activate_order" else "Cancelled"
-                rec, errors = self.save(
-                    self.obj("Order"), {"Status": status}, self.store.get("Order", normalise_id(kw["id"]))
-                )
-            elif action == "delete":
-                obj = self.schema.by_prefix(kw["id"])
-                if obj is None or not self.delete(obj, kw["id"]):
-                    raise ValueError(f"cannot delete {kw['id']}")
-                return {"id": normalise_id(kw["id"]), "deleted": True}
-            else:
-                raise ValueError(f"unknown action {action!r}")
-        if errors:
-            raise ValueError("; ".join(e["message"] for e in errors))
-        return rec
-
-    def _ctl_act(self, req: Request) -> Response:
-        try:
-            return Response.json(self.act(req.params["action"], **(req.json() or {})))
-        except (KeyError, ValueError, AttributeError) as exc:
-            return Response.json({"error": str(exc)}, 400)
+        return self.actor.act(action, **kw)
