@@ -1,6 +1,6 @@
 """What a Salesforce user does in the UI (edit or create a record, close an opportunity won, activate or
-cancel an order, delete), through the same write path as the API, so every rule applies; tests, the
-demo and the soak drive it through ``/_sandbox/act/<action>``.
+cancel an order, delete), through the same write path as the API, so every rule applies. Tests and
+benchmarks call it in Python or through ``/_sandbox/act/<action>``.
 """
 
 from __future__ import annotations
