@@ -56,7 +56,9 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         name="invoice_status",
         key_prefix=["salesforce", tenant.key],
         group_name="writeback",
-        deps=[dg.AssetKey(["xero", tenant.key, "invoices"])],
+        # after the identity write-back: it caches the online URLs this asset writes; in the same run
+        # before it, new invoices went without their URL and every rerun wrote them all again
+        deps=[dg.AssetKey(["xero", tenant.key, "invoices"]), dg.AssetKey(["salesforce", "xero_ids"])],
         pool="salesforce_api",
         kinds={"salesforce", "xero"},
         description=f"Invoice and payment status of {tenant.name!r} written to Xero_Invoice__c / Xero_Payment__c.",
