@@ -39,6 +39,7 @@ from sfxero_dagster.defs.resources import (
     WarehouseResource,
     XeroResource,
 )
+from sfxero_dagster.defs.writeback.assets import deleted_in_salesforce
 
 
 def _stream(tenant: XeroTenantConfig) -> str:
@@ -251,7 +252,8 @@ def _write_rollups(wh, sf, failed: list[QueueItemIn]) -> int:
             grouped[("Account", r["account_id"])].append(invoice)
         if r["source_object"] in ("Opportunity", "Order") and pd.notna(r["source_id"]):
             grouped[(r["source_object"], r["source_id"])].append(invoice)
-    wanted = {key: rollups(invoices) for key, invoices in sorted(grouped.items())}
+    gone = deleted_in_salesforce(wh)  # updating one fails, and was retried on every run
+    wanted = {key: rollups(invoices) for key, invoices in sorted(grouped.items()) if key not in gone}
     before = wh.read("sf_rollups_written", ["key", "values"])
     last = dict(zip(before["key"], before["values"], strict=True))
     written = 0
