@@ -21,7 +21,7 @@ def repo_root() -> Path:
 
 # ----- the generative suite's report: how many worlds and perturbations it tried (also under xdist) -----
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    from sfxero_dagster_tests.generative.world import STATS
+    from sfxero_dagster_tests.generative.stats import STATS
 
     if hasattr(session.config, "workeroutput"):  # an xdist worker: hand the counts to the controller
         session.config.workeroutput["generative"] = STATS.as_dict()
@@ -29,13 +29,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
-    from sfxero_dagster_tests.generative.world import STATS
+    from sfxero_dagster_tests.generative.stats import STATS
 
     STATS.merge(getattr(node, "workeroutput", {}).get("generative", {}))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    from sfxero_dagster_tests.generative.world import STATS
+    from sfxero_dagster_tests.generative.stats import STATS
 
     if STATS.worlds:
         terminalreporter.write_sep("-", "generative")

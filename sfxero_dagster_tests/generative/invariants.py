@@ -16,7 +16,7 @@ from sfxero_dagster.config import SfxeroConfig, load_config
 from sfxero_dagster.core.reasons import REASONS
 
 from ..defs.conftest import World
-from .world import STATS
+from .stats import STATS
 
 CENT, UNIT = Decimal("0.01"), Decimal("0.0001")
 CONTACT_FIELDS = ("Name", "EmailAddress", "TaxNumber", "ContactNumber", "Phones", "Addresses")
@@ -185,8 +185,21 @@ def our_arithmetic(world: World, st: State, tenant: str, obj: str, rec: dict) ->
     return {"lines": out, "SubTotal": sub, "TotalTax": tax, "Total": sub + tax}
 
 
-def _account_items(st: State, obj: str, rec: dict) -> list:
-    return st.queue.get(rec["Id"], []) + st.queue.get(rec.get("AccountId") or "", [])
+def blocking_codes(cfg: SfxeroConfig) -> set[str]:
+    """Validation and matching reasons that hold a record (severity ERROR as configured)."""
+    return {
+        code
+        for code, r in REASONS.items()
+        if r.stage in ("validate", "match") and cfg.validation.severity.get(code, r.severity) == "ERROR"
+    }
+
+
+def _waits(st: State, rec: dict) -> list:
+    """Why the record may legitimately differ from its invoice: any open item of its own, or a blocking
+    one of its account (a warning on the account, e.g. a missing e-mail, holds nothing)."""
+    blocking = blocking_codes(st.cfg)
+    account = [i for i in st.queue.get(rec.get("AccountId") or "", []) if i.reason_code in blocking]
+    return st.queue.get(rec["Id"], []) + account
 
 
 def check(world: World, st: State, before: State, foreign: dict[str, dict]) -> list[str]:
@@ -207,7 +220,7 @@ def check(world: World, st: State, before: State, foreign: dict[str, dict]) -> l
         # (c) one live document per source record across all organisations
         if len(docs) > 1:
             bad.append(f"(c) {obj} {ref}: live in {sorted(k for k, _ in docs)}")
-        items = _account_items(st, obj, rec)
+        items = _waits(st, rec)
         for key, inv in docs:
             contact_id = inv["Contact"]["ContactID"]
             own = st.contact_links.get((key, rec.get("AccountId")), (None, None))[0]
@@ -252,11 +265,7 @@ def check(world: World, st: State, before: State, foreign: dict[str, dict]) -> l
         if diff - allowed:
             bad.append(f"(d) contact {cid} in {key} ({sorted(origins)}): changed {sorted(diff - allowed)}")
     # (e) no record both held by a blocking validation/matching item and written in this sync
-    blocking = {
-        code
-        for code, r in REASONS.items()
-        if r.stage in ("validate", "match") and st.cfg.validation.severity.get(code, r.severity) == "ERROR"
-    }
+    blocking = blocking_codes(st.cfg)
     for inv_id in written:
         key, inv = st.invoices[inv_id]
         held = [

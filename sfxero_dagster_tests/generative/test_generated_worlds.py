@@ -114,6 +114,8 @@ EVERY_KIND = {
 }
 
 
+# One test item runs every world of its profile: pytest-timeout's 300 s default is per item, not world.
+@pytest.mark.timeout(900)
 @settings(settings.get_profile("sfxero-fast"))
 @example(**EVERY_KIND)
 @given(before=BEFORE, after=AFTER)
@@ -122,6 +124,7 @@ def test_generated_worlds_keep_the_invariants(prepared_template: Path, before, a
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(0)
 @pytest.mark.parametrize("half", [1, 2])  # two independent halves, one per xdist worker
 @settings(settings.get_profile("sfxero-soak"))
 @example(**EVERY_KIND)
