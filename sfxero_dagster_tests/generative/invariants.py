@@ -27,7 +27,7 @@ LINES = {
 }
 # Hints whose placeholders another branch of issue #15 (invariant 7, every hint rendered) is fixing: the
 # lead empties this set after merging it. 'field_too_long' prints a literal '{length}'.
-PENDING_HINTS: set[str] = {"field_too_long"}
+PENDING_HINTS: set[str] = set()
 PLACEHOLDER = re.compile(r"\{[A-Za-z_][^{}]*\}")
 
 # Every spelling the perturbations write, and the seed's own, as the ISO country they mean (None: not a
