@@ -47,9 +47,12 @@ bench: install
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.readme_figures
 
-soak: install
+# The chaos soak, then the generative pipeline suite's long profile (SFXERO_GENERATIVE_SOAK worlds, 30 by
+# default; `make test` runs its fast profile).
+soak: install $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m bench.soak
 	$(BIN)/python -m bench.readme_figures
+	$(BIN)/python -m pytest -n 2 -m slow sfxero_dagster_tests/generative
 
 clean:
 	rm -rf $(VENV) .dagster_home .sandbox_state .pytest_cache .ruff_cache

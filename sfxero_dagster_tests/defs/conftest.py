@@ -109,9 +109,17 @@ def make_world(tmp: Path, monkeypatch: pytest.MonkeyPatch, handle: SandboxHandle
     return World(handle, config, state, dg.DagsterInstance.ephemeral())
 
 
+_TEMPLATE: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="session")
 def prepared_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Once per worker: a world extracted, snapshotted, staged, validated and matched, then stopped."""
+    """Once per worker: a world extracted, snapshotted, staged, validated and matched, then stopped.
+
+    Memoised here as well: the generative suite imports this fixture into its own conftest, and pytest
+    would otherwise prepare a second template on a worker that runs both suites."""
+    if "base" in _TEMPLATE:
+        return _TEMPLATE["base"]
     base = tmp_path_factory.mktemp("prepared")
     mp = pytest.MonkeyPatch()
     w = make_world(base, mp)
@@ -122,6 +130,7 @@ def prepared_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     finally:
         w.handle.stop()
         mp.undo()
+    _TEMPLATE["base"] = base
     return base
 
 

@@ -10,6 +10,7 @@ abandons them, so nothing is sent twice even after the Idempotency-Keys (minutes
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 import dagster as dg
@@ -257,7 +258,12 @@ def execute(
                             field=xero_field(p.collection.rstrip("s")),
                             value=p.natural_key,
                             hint=reason_hint(code, message=message, value=p.natural_key),
-                            payload={"action": p.action, "natural_key": p.natural_key},
+                            # the refused change: a later plan of the same change is not sent again
+                            payload={
+                                "action": p.action,
+                                "natural_key": p.natural_key,
+                                "payload_hash": p.payload_hash,
+                            },
                         )
                     )
             led.close_intents(closures)
@@ -725,7 +731,7 @@ def load_plan(
         for r in live.to_dict("records")
         if r["tenant_id"] != tenant.tenant_id
     }
-    return plan_invoices(
+    plan = plan_invoices(
         wh.read("valid_invoice_headers"),
         wh.read("valid_invoice_lines"),
         wh.read("stg_invoice_headers"),
@@ -738,6 +744,27 @@ def load_plan(
         elsewhere,
         reference=tenant_references(wh).get(tenant.key),
     )
+    return hold_refused(plan, led, tenant.tenant_id)
+
+
+def hold_refused(plan: list[Planned], led: Ledger, tenant_id: str) -> list[Planned]:
+    """Skip an update Xero already refused as not editable (paid or credited) while it is the same change.
+
+    The review item asks a person to make the change in Xero or credit the invoice; sending it again on
+    every run only earned the same refusal (a rerun that wrote). A different change is tried again, and
+    so is this one once the item is resolved or ignored."""
+    refused = {
+        i.sf_id: (i.payload or {}).get("payload_hash")
+        for i in led.queue_list(reason_code="invoice_not_editable", tenant_id=tenant_id)
+    }
+    if not refused:
+        return plan
+    return [
+        replace(p, action="skip")
+        if p.action == "update" and p.payload_hash and refused.get(p.sf_id) == p.payload_hash
+        else p
+        for p in plan
+    ]
 
 
 def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:

@@ -35,12 +35,25 @@ WRITTEN_COLUMNS = ["key", "hash", "seen"]
 
 
 def _current(wh, obj: str, fields: list[str]) -> dict[str, dict]:
+    """Our copy of the records, without those deleted in Salesforce (an update of one fails with
+    ENTITY_IS_DELETED, and was sent again on every run)."""
     table = SF_TABLE[obj]
     if not wh.has(table):
         return {}
     have = set(wh.query(f'SELECT * FROM "{table}" LIMIT 0').columns)
     cols = ", ".join(f'"{c}"' for c in ["Id", "SystemModstamp", *fields] if c in have)
-    return {r["Id"]: r for r in wh.query(f'SELECT {cols} FROM "{table}"').to_dict("records")}
+    where = ' WHERE NOT coalesce("IsDeleted", false)' if "IsDeleted" in have else ""
+    return {r["Id"]: r for r in wh.query(f'SELECT {cols} FROM "{table}"{where}').to_dict("records")}
+
+
+def deleted_in_salesforce(wh) -> set[tuple[str, str]]:
+    """(object, Id) of the records the last extract saw deleted: nothing is written to them any more."""
+    out: set[tuple[str, str]] = set()
+    for obj, table in SF_TABLE.items():
+        if wh.has(table) and "IsDeleted" in set(wh.query(f'SELECT * FROM "{table}" LIMIT 0').columns):
+            ids = wh.query(f'SELECT "Id" FROM "{table}" WHERE coalesce("IsDeleted", false)')["Id"]
+            out.update((obj, i) for i in ids)
+    return out
 
 
 def _differs(want: dict, have: dict | None) -> bool:

@@ -39,6 +39,7 @@ from sfxero_dagster.defs.resources import (
     WarehouseResource,
     XeroResource,
 )
+from sfxero_dagster.defs.writeback.assets import deleted_in_salesforce
 
 
 def _stream(tenant: XeroTenantConfig) -> str:
@@ -56,7 +57,9 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         name="invoice_status",
         key_prefix=["salesforce", tenant.key],
         group_name="writeback",
-        deps=[dg.AssetKey(["xero", tenant.key, "invoices"])],
+        # after the identity write-back: it caches the online URLs this asset writes; in the same run
+        # before it, new invoices went without their URL and every rerun wrote them all again
+        deps=[dg.AssetKey(["xero", tenant.key, "invoices"]), dg.AssetKey(["salesforce", "xero_ids"])],
         pool="salesforce_api",
         kinds={"salesforce", "xero"},
         description=f"Invoice and payment status of {tenant.name!r} written to Xero_Invoice__c / Xero_Payment__c.",
@@ -249,7 +252,8 @@ def _write_rollups(wh, sf, failed: list[QueueItemIn]) -> int:
             grouped[("Account", r["account_id"])].append(invoice)
         if r["source_object"] in ("Opportunity", "Order") and pd.notna(r["source_id"]):
             grouped[(r["source_object"], r["source_id"])].append(invoice)
-    wanted = {key: rollups(invoices) for key, invoices in sorted(grouped.items())}
+    gone = deleted_in_salesforce(wh)  # updating one fails, and was retried on every run
+    wanted = {key: rollups(invoices) for key, invoices in sorted(grouped.items()) if key not in gone}
     before = wh.read("sf_rollups_written", ["key", "values"])
     last = dict(zip(before["key"], before["values"], strict=True))
     written = 0
