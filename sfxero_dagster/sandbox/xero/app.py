@@ -15,7 +15,6 @@ import threading
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -25,17 +24,11 @@ from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
 from . import presets
+from .errors import bad_request, not_found, validation_exception
 from .model import D0, compute_lines, r2, render
-from .where import WhereError, compile_where
-from .wire import (
-    bad_request,
-    envelope,
-    ms_from_datetime,
-    not_found,
-    parse_date,
-    parse_if_modified_since,
-    validation_exception,
-)
+from .render import Renderer, echo, id_set, iso_ms, json_elements, summarize, unitdp_of
+from .settings import ALLOWED_TOKEN_SCOPES, XeroSandboxSettings
+from .wire import ms_from_datetime, parse_date
 
 API = "/api.xro/2.0"
 IDEMPOTENCY = "_idempotency"  # store kind: one replayable response per tenant and Idempotency-Key
@@ -48,25 +41,6 @@ INVOICE_TRANSITIONS = {
     "VOIDED": {"VOIDED"},
     "DELETED": {"DELETED"},
 }
-ALLOWED_TOKEN_SCOPES = "offline_access accounting.transactions accounting.contacts accounting.settings"
-
-
-@dataclass
-class XeroSandboxSettings:
-    """Limits and credentials of the emulated Xero app (the limits are Xero's documented defaults)."""
-
-    minute_limit: int = 60
-    day_limit: int = 5000
-    concurrent_limit: int = 5
-    app_minute_limit: int = 10_000
-    access_token_ttl: int = 1800
-    refresh_grace: int = 1800
-    refresh_ttl: int = 60 * 24 * 3600
-    idempotency_ttl: int = 360
-    client_id: str = "SANDBOXCLIENTID0000000000000000X"
-    client_secret: str = "sandbox-client-secret-not-a-real-secret"
-    app_name: str = "sfxero sandbox"
-    extra_limits: dict[str, dict[str, int]] = field(default_factory=dict)  # tenant -> overrides
 
 
 class XeroApp(SandboxApp):
@@ -82,6 +56,7 @@ class XeroApp(SandboxApp):
         self.settings = settings or XeroSandboxSettings()
         self.store = RecordStore(Path(state_dir) / "xero.sqlite3" if state_dir else None)
         self.base_url = "http://127.0.0.1"
+        self.render = Renderer(self.settings, self.clock)
         self._limit_lock = threading.Lock()
         self._inflight: dict[str, int] = defaultdict(int)
         self._minute: dict[str, deque[int]] = defaultdict(deque)
@@ -480,10 +455,6 @@ class XeroApp(SandboxApp):
         return wrapped
 
     # ================================================================================ helpers
-    def _reply(self, key: str, items: list[dict], **extra: Any) -> Response:
-        """A 200 in Xero's envelope: Id, Status, ProviderName, DateTimeUTC and the collection."""
-        return Response.json(envelope(self.settings.app_name, self.now_ms(), key, items, **extra))
-
     def org(self, tid: str) -> dict:
         return self.store.get_meta(f"org:{tid}")
 
@@ -493,140 +464,6 @@ class XeroApp(SandboxApp):
             for r in self.org(tid)["tax_rates"]
             if r["Status"] == "ACTIVE"
         }
-
-    def _json_body(self, req: Request, collection: str) -> list[dict]:
-        body = req.json()
-        if body is None:
-            raise ValueError("The request body is empty")
-        if isinstance(body, dict) and collection in body:
-            items = body[collection]
-        elif isinstance(body, list):
-            items = body
-        else:
-            items = [body]
-        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
-            raise ValueError(f"{collection} must be a list of objects")
-        return items
-
-    @staticmethod
-    def _summarize(req: Request) -> bool:
-        return (req.arg("summarizeErrors") or "true").lower() != "false"
-
-    @staticmethod
-    def _unitdp(req: Request) -> int:
-        return 4 if (req.arg("unitdp") or "") == "4" else 2
-
-    def _write_response(
-        self, req: Request, key: str, results: list[tuple[dict, list[str], list[str]]], unitdp: int = 2
-    ) -> Response:
-        """results: (rendered element, errors, warnings). Implements summarizeErrors semantics."""
-        now = self.now_ms()
-        if self._summarize(req):
-            failed = [(el, errs) for el, errs, _ in results if errs]
-            if failed:
-                elements = [{**el, "ValidationErrors": [{"Message": m} for m in errs]} for el, errs in failed]
-                return Response.json(validation_exception(elements), 400)
-            return Response.json(envelope(self.settings.app_name, now, key, [el for el, _, _ in results]))
-        out = []
-        for el, errs, warns in results:
-            el = dict(el)
-            el["StatusAttributeString"] = "ERROR" if errs else ("WARNING" if warns else "OK")
-            if errs:
-                el["ValidationErrors"] = [{"Message": m} for m in errs]
-                el["HasErrors"] = True
-                el["HasValidationErrors"] = True
-            if warns:
-                el["Warnings"] = [{"Message": m} for m in warns]
-            out.append(el)
-        return Response.json(envelope(self.settings.app_name, now, key, out))
-
-    def _list(
-        self,
-        req: Request,
-        tid: str,
-        kind: str,
-        key: str,
-        *,
-        paged: bool,
-        order: str,
-        prepare: Callable[[list[dict]], list[dict]] | None = None,
-        render_one: Callable[[dict, bool], dict] | None = None,
-    ) -> Response:
-        records = [r for r in self.store.all(f"{tid}/{kind}")]
-        if prepare:
-            records = prepare(records)
-        ims = req.header("If-Modified-Since")
-        if ims:
-            try:
-                since = parse_if_modified_since(ims)
-            except (ValueError, TypeError):
-                return bad_request(f"If-Modified-Since is not a valid timestamp: {ims}")
-            records = [r for r in records if r.get("UpdatedDateUTC", 0) // 1000 * 1000 >= since]
-        where = req.arg("where")
-        if where:
-            try:
-                pred = compile_where(where)
-            except WhereError as exc:
-                return bad_request(str(exc))
-            records = [r for r in records if pred(r)]
-        records = self._order(records, req.arg("order") or order)
-        if isinstance(records, Response):
-            return records
-        page = req.arg("page")
-        extra: dict[str, Any] = {}
-        with_lines = not paged
-        if paged and page is not None:
-            try:
-                page_no = max(1, int(page))
-                size = int(req.arg("pageSize") or 100)
-            except ValueError:
-                return bad_request("page and pageSize must be whole numbers")
-            size = max(1, min(size, 1000))
-            total = len(records)
-            extra["pagination"] = {
-                "page": page_no,
-                "pageSize": size,
-                "pageCount": (total + size - 1) // size,
-                "itemCount": total,
-            }
-            records = records[(page_no - 1) * size : page_no * size]
-            with_lines = True
-        if (req.arg("summaryOnly") or "").lower() == "true":
-            with_lines = False
-        unitdp = self._unitdp(req)
-        fn = render_one or (lambda r, lines: render(r, unitdp=unitdp, with_lines=lines))
-        items = [fn(r, with_lines) for r in records]
-        return self._reply(key, items, **extra)
-
-    @staticmethod
-    def _order(records: list[dict], order: str) -> list[dict] | Response:
-        keys = []
-        for part in [p.strip() for p in order.split(",") if p.strip()]:
-            bits = part.split()
-            if len(bits) > 2 or (len(bits) == 2 and bits[1].upper() not in ("ASC", "DESC")):
-                return bad_request(f"cannot order by {part!r}")
-            keys.append((bits[0], len(bits) == 2 and bits[1].upper() == "DESC"))
-
-        def value(r: dict, path: str) -> Any:
-            v: Any = r
-            for p in path.split("."):
-                v = v.get(p) if isinstance(v, dict) else None
-            return v
-
-        for path, desc in reversed(keys):
-            records = sorted(
-                records,
-                key=lambda r, p=path: (
-                    value(r, p) is None,
-                    str(value(r, p)).lower() if isinstance(value(r, p), str) else value(r, p) or 0,
-                ),
-                reverse=desc,
-            )
-        return records
-
-    def _ids(self, req: Request, name: str) -> set[str] | None:
-        raw = req.arg(name)
-        return {x.strip().lower() for x in raw.split(",") if x.strip()} if raw else None
 
     # ================================================================================ routes
     def _register(self) -> None:
@@ -715,7 +552,7 @@ class XeroApp(SandboxApp):
             t = tenants.get(tid)
             if t is None:
                 continue
-            created = self._iso(t["created_ms"])
+            created = iso_ms(t["created_ms"])
             out.append(
                 {
                     "id": str(uuid.uuid5(uuid.UUID(tid), "connection")),
@@ -728,11 +565,6 @@ class XeroApp(SandboxApp):
                 }
             )
         return Response.json(out)
-
-    def _iso(self, ms: int) -> str:
-        from datetime import UTC, datetime
-
-        return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
     def _get_organisation(self, req: Request) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
@@ -757,42 +589,27 @@ class XeroApp(SandboxApp):
             "LineOfBusiness": "Software",
             "CreatedDateUTC": f"/Date({t['created_ms']}+0000)/",
         }
-        return self._reply("Organisations", [org])
-
-    def _settings_list(self, req: Request, key: str, rows: list[dict]) -> Response:
-        where = req.arg("where")
-        if where:
-            try:
-                pred = compile_where(where)
-            except WhereError as exc:
-                return bad_request(str(exc))
-            rows = [x for x in rows if pred(x)]
-        order = req.arg("order")
-        if order:
-            rows = self._order(rows, order)
-            if isinstance(rows, Response):
-                return rows
-        return self._reply(key, [render(x) for x in rows])
+        return self.render.reply("Organisations", [org])
 
     def _get_currencies(self, req: Request) -> Response:
         t = self.tenants()[req.tenant_id]  # type: ignore[attr-defined]
         rows = [{"Code": c, "Description": presets.CURRENCY_NAMES.get(c, c)} for c in t["currencies"]]
-        return self._settings_list(req, "Currencies", rows)
+        return self.render.settings_list(req, "Currencies", rows)
 
     def _get_tax_rates(self, req: Request) -> Response:
-        return self._settings_list(req, "TaxRates", self.org(req.tenant_id)["tax_rates"])  # type: ignore[attr-defined]
+        return self.render.settings_list(req, "TaxRates", self.org(req.tenant_id)["tax_rates"])  # type: ignore[attr-defined]
 
     def _get_tracking(self, req: Request) -> Response:
         cats = self.org(req.tenant_id)["tracking"]  # type: ignore[attr-defined]
         include_archived = (req.arg("includeArchived") or "").lower() == "true"
         cats = [c for c in cats if include_archived or c["Status"] == "ACTIVE"]
-        return self._settings_list(req, "TrackingCategories", cats)
+        return self.render.settings_list(req, "TrackingCategories", cats)
 
     def _get_accounts(self, req: Request) -> Response:
-        return self._settings_list(req, "Accounts", self.org(req.tenant_id)["accounts"])  # type: ignore[attr-defined]
+        return self.render.settings_list(req, "Accounts", self.org(req.tenant_id)["accounts"])  # type: ignore[attr-defined]
 
     def _get_branding(self, req: Request) -> Response:
-        return self._settings_list(req, "BrandingThemes", self.org(req.tenant_id)["branding"])  # type: ignore[attr-defined]
+        return self.render.settings_list(req, "BrandingThemes", self.org(req.tenant_id)["branding"])  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------------- items
     def _new_item(self, tid: str, el: dict, unitdp: int) -> dict:
@@ -825,21 +642,23 @@ class XeroApp(SandboxApp):
         return None
 
     def _get_items(self, req: Request) -> Response:
-        return self._list(req, req.tenant_id, "Item", "Items", paged=False, order="Code ASC")  # type: ignore[attr-defined]
+        return self.render.listing(
+            req, self.store.all(f"{req.tenant_id}/Item"), "Items", paged=False, order="Code ASC"
+        )
 
     def _get_item(self, req: Request) -> Response:
         it = self._find_item(req.tenant_id, req.params["ref"])  # type: ignore[attr-defined]
         if it is None:
             return not_found()
-        return self._reply("Items", [render(it, unitdp=self._unitdp(req))])
+        return self.render.reply("Items", [render(it, unitdp=unitdp_of(req))])
 
     def _write_items(self, req: Request, create_only: bool) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
         try:
-            elements = self._json_body(req, "Items")
+            elements = json_elements(req, "Items")
         except (ValueError, json.JSONDecodeError) as exc:
             return bad_request(str(exc))
-        unitdp = self._unitdp(req)
+        unitdp = unitdp_of(req)
         results = []
         with self.lock:
             for el in elements:
@@ -883,7 +702,7 @@ class XeroApp(SandboxApp):
                     rec = self._new_item(tid, el, unitdp)
                 self.store.put(f"{tid}/Item", rec["ItemID"], rec)
                 results.append((render(rec, unitdp=unitdp), [], []))
-        return self._write_response(req, "Items", results, unitdp)
+        return self.render.write_response(req, "Items", results)
 
     # ---------------------------------------------------------------------- contacts
     def _new_contact(self, tid: str, el: dict) -> dict:
@@ -965,7 +784,7 @@ class XeroApp(SandboxApp):
 
     def _get_contacts(self, req: Request) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
-        ids = self._ids(req, "IDs")
+        ids = id_set(req, "IDs")
         include_archived = (req.arg("includeArchived") or "").lower() == "true"
         term = (req.arg("searchTerm") or "").lower()
 
@@ -984,18 +803,20 @@ class XeroApp(SandboxApp):
                 ]
             return rows
 
-        return self._list(req, tid, "Contact", "Contacts", paged=True, order="Name ASC", prepare=prepare)
+        return self.render.listing(
+            req, prepare(self.store.all(f"{tid}/Contact")), "Contacts", paged=True, order="Name ASC"
+        )
 
     def _get_contact(self, req: Request) -> Response:
         c = self._find_contact(req.tenant_id, req.params["ref"])  # type: ignore[attr-defined]
         if c is None:
             return not_found()
-        return self._reply("Contacts", [render(c)])
+        return self.render.reply("Contacts", [render(c)])
 
     def _write_contacts(self, req: Request, create_only: bool) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
         try:
-            elements = self._json_body(req, "Contacts")
+            elements = json_elements(req, "Contacts")
         except (ValueError, json.JSONDecodeError) as exc:
             return bad_request(str(exc))
         ref = req.params.get("ref")
@@ -1038,7 +859,7 @@ class XeroApp(SandboxApp):
                 rec["UpdatedDateUTC"] = self.now_ms()
                 self.store.put(f"{tid}/Contact", rec["ContactID"], rec)
                 results.append((render(rec), [], []))
-        return self._write_response(req, "Contacts", results)
+        return self.render.write_response(req, "Contacts", results)
 
     # ---------------------------------------------------------------------- invoices & credit notes
     def _account(self, tid: str, code: str) -> dict | None:
@@ -1208,10 +1029,10 @@ class XeroApp(SandboxApp):
         tid = req.tenant_id  # type: ignore[attr-defined]
         key = "Invoices" if kind == "Invoice" else "CreditNotes"
         try:
-            elements = self._json_body(req, key)
+            elements = json_elements(req, key)
         except (ValueError, json.JSONDecodeError) as exc:
             return bad_request(str(exc))
-        unitdp = self._unitdp(req)
+        unitdp = unitdp_of(req)
         ref = req.params.get("ref")
         results = []
         with self.lock:
@@ -1223,22 +1044,10 @@ class XeroApp(SandboxApp):
                 if ref and rec is None and errors == ["__not_found__"]:
                     return not_found()
                 if errors:
-                    results.append((render(self._echo(el)), errors, []))
+                    results.append((render(echo(el)), errors, []))
                 else:
-                    results.append((self._render_doc(rec, unitdp, with_lines=True), [], []))
-        return self._write_response(req, key, results, unitdp)
-
-    @staticmethod
-    def _echo(el: dict) -> dict:
-        """The submitted element as Xero echoes it back next to its errors (dates normalised)."""
-        out = dict(el)
-        for fld in ("Date", "DueDate"):
-            if fld in out:
-                try:
-                    out[fld] = parse_date(out[fld])
-                except ValueError:
-                    out.pop(fld)
-        return out
+                    results.append((render(rec, unitdp=unitdp, with_lines=True), [], []))
+        return self.render.write_response(req, key, results)
 
     def _taken_numbers(self, tid: str, kind: str) -> set[tuple[str, str]]:
         """(Type, lower-cased number) of every document of ``kind``: what a new number must not repeat.
@@ -1441,13 +1250,10 @@ class XeroApp(SandboxApp):
         new["_new"] = True
         return new, []
 
-    def _render_doc(self, rec: dict, unitdp: int, with_lines: bool) -> dict:
-        return render(rec, unitdp=unitdp, with_lines=with_lines)
-
     def _get_invoices(self, req: Request) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
-        ids, numbers = self._ids(req, "IDs"), self._ids(req, "InvoiceNumbers")
-        contacts, statuses = self._ids(req, "ContactIDs"), self._ids(req, "Statuses")
+        ids, numbers = id_set(req, "IDs"), id_set(req, "InvoiceNumbers")
+        contacts, statuses = id_set(req, "ContactIDs"), id_set(req, "Statuses")
         term = (req.arg("searchTerm") or "").lower()
 
         def prepare(rows: list[dict]) -> list[dict]:
@@ -1468,21 +1274,19 @@ class XeroApp(SandboxApp):
                 ]
             return rows
 
-        return self._list(
+        return self.render.listing(
             req,
-            tid,
-            "Invoice",
+            prepare(self.store.all(f"{tid}/Invoice")),
             "Invoices",
             paged=True,
             order="UpdatedDateUTC ASC, InvoiceID ASC",
-            prepare=prepare,
         )
 
     def _get_invoice(self, req: Request) -> Response:
         inv = self._find_doc(req.tenant_id, "Invoice", req.params["ref"])  # type: ignore[attr-defined]
         if inv is None:
             return not_found()
-        return self._reply("Invoices", [self._render_doc(inv, self._unitdp(req), True)])
+        return self.render.reply("Invoices", [render(inv, unitdp=unitdp_of(req), with_lines=True)])
 
     def _get_online_invoice(self, req: Request) -> Response:
         inv = self._find_doc(req.tenant_id, "Invoice", req.params["ref"])  # type: ignore[attr-defined]
@@ -1504,28 +1308,38 @@ class XeroApp(SandboxApp):
                 400,
             )
         url = f"{self.base_url}/online/{inv['InvoiceID']}"
-        return self._reply("OnlineInvoices", [{"OnlineInvoiceUrl": url}])
+        return self.render.reply("OnlineInvoices", [{"OnlineInvoiceUrl": url}])
 
     def _get_credit_notes(self, req: Request) -> Response:
-        return self._list(
-            req, req.tenant_id, "CreditNote", "CreditNotes", paged=True, order="UpdatedDateUTC ASC"
-        )  # type: ignore[attr-defined]
+        return self.render.listing(
+            req,
+            self.store.all(f"{req.tenant_id}/CreditNote"),
+            "CreditNotes",
+            paged=True,
+            order="UpdatedDateUTC ASC",
+        )
 
     def _get_credit_note(self, req: Request) -> Response:
         cn = self._find_doc(req.tenant_id, "CreditNote", req.params["ref"])  # type: ignore[attr-defined]
         if cn is None:
             return not_found()
-        return self._reply("CreditNotes", [self._render_doc(cn, self._unitdp(req), True)])
+        return self.render.reply("CreditNotes", [render(cn, unitdp=unitdp_of(req), with_lines=True)])
 
     # ---------------------------------------------------------------------- payments
     def _get_payments(self, req: Request) -> Response:
-        return self._list(req, req.tenant_id, "Payment", "Payments", paged=True, order="UpdatedDateUTC ASC")  # type: ignore[attr-defined]
+        return self.render.listing(
+            req,
+            self.store.all(f"{req.tenant_id}/Payment"),
+            "Payments",
+            paged=True,
+            order="UpdatedDateUTC ASC",
+        )
 
     def _get_payment(self, req: Request) -> Response:
         p = self.store.get(f"{req.tenant_id}/Payment", req.params["ref"].lower())  # type: ignore[attr-defined]
         if p is None:
             return not_found()
-        return self._reply("Payments", [render(p)])
+        return self.render.reply("Payments", [render(p)])
 
     def apply_payment(self, tid: str, el: dict) -> tuple[dict | None, list[str]]:
         """Validate and apply one payment against an invoice (the API path and the user-action path)."""
@@ -1633,7 +1447,7 @@ class XeroApp(SandboxApp):
     def _write_payments(self, req: Request, batch: bool) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
         try:
-            elements = self._json_body(req, "Payments")
+            elements = json_elements(req, "Payments")
         except (ValueError, json.JSONDecodeError) as exc:
             return bad_request(str(exc))
         results = []
@@ -1643,10 +1457,10 @@ class XeroApp(SandboxApp):
                     p, errors = self.delete_payment(tid, el["PaymentID"])
                 else:
                     p, errors = self.apply_payment(tid, el)
-                results.append((render(p) if p else render(self._echo(el)), errors, []))
-        if not batch and results and results[0][1] and not self._summarize(req):
-            return self._write_response(req, "Payments", results)
-        return self._write_response(req, "Payments", results)
+                results.append((render(p) if p else render(echo(el)), errors, []))
+        if not batch and results and results[0][1] and not summarize(req):
+            return self.render.write_response(req, "Payments", results)
+        return self.render.write_response(req, "Payments", results)
 
     def _delete_payment(self, req: Request) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
@@ -1657,7 +1471,7 @@ class XeroApp(SandboxApp):
             p, errors = self.delete_payment(tid, req.params["ref"])
         if errors == ["__not_found__"]:
             return not_found()
-        return self._write_response(req, "Payments", [(render(p) if p else {}, errors, [])])
+        return self.render.write_response(req, "Payments", [(render(p) if p else {}, errors, [])])
 
     # ---------------------------------------------------------------------- allocations, over/prepayments
     def allocate(self, tid: str, kind: str, doc_id: str, el: dict) -> tuple[dict | None, list[str]]:
@@ -1748,15 +1562,15 @@ class XeroApp(SandboxApp):
     def _write_allocations(self, req: Request, kind: str) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
         try:
-            elements = self._json_body(req, "Allocations")
+            elements = json_elements(req, "Allocations")
         except (ValueError, json.JSONDecodeError) as exc:
             return bad_request(str(exc))
         results = []
         with self.lock:
             for el in elements:
                 out, errors = self.allocate(tid, kind, req.params["ref"], el)
-                results.append((render(out) if out else render(self._echo(el)), errors, []))
-        return self._write_response(req, "Allocations", results)
+                results.append((render(out) if out else render(echo(el)), errors, []))
+        return self.render.write_response(req, "Allocations", results)
 
     def create_prepaid(
         self, tid: str, kind: str, contact_id: str, amount: Decimal, currency: str | None = None
@@ -1790,14 +1604,22 @@ class XeroApp(SandboxApp):
         return rec
 
     def _get_overpayments(self, req: Request) -> Response:
-        return self._list(
-            req, req.tenant_id, "Overpayment", "Overpayments", paged=True, order="UpdatedDateUTC ASC"
-        )  # type: ignore[attr-defined]
+        return self.render.listing(
+            req,
+            self.store.all(f"{req.tenant_id}/Overpayment"),
+            "Overpayments",
+            paged=True,
+            order="UpdatedDateUTC ASC",
+        )
 
     def _get_prepayments(self, req: Request) -> Response:
-        return self._list(
-            req, req.tenant_id, "Prepayment", "Prepayments", paged=True, order="UpdatedDateUTC ASC"
-        )  # type: ignore[attr-defined]
+        return self.render.listing(
+            req,
+            self.store.all(f"{req.tenant_id}/Prepayment"),
+            "Prepayments",
+            paged=True,
+            order="UpdatedDateUTC ASC",
+        )
 
     # ================================================================================ control API
     def _register_sandbox_routes(self) -> None:
