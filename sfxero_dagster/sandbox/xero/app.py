@@ -6,16 +6,9 @@ public OpenAPI spec. Where the docs are silent or second-hand, the choice made i
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import json
-import secrets
-import threading
 import uuid
-from collections import defaultdict, deque
-from collections.abc import Callable
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -24,14 +17,16 @@ from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
 from . import presets
+from .auth import XeroAuth
 from .errors import bad_request, not_found, validation_exception
+from .idempotency import IdempotencyCache
+from .limits import RateLimiter
 from .model import D0, compute_lines, r2, render
-from .render import Renderer, echo, id_set, iso_ms, json_elements, summarize, unitdp_of
+from .render import Renderer, echo, id_set, json_elements, summarize, unitdp_of
 from .settings import ALLOWED_TOKEN_SCOPES, XeroSandboxSettings
 from .wire import ms_from_datetime, parse_date
 
 API = "/api.xro/2.0"
-IDEMPOTENCY = "_idempotency"  # store kind: one replayable response per tenant and Idempotency-Key
 GUID = r"[0-9a-fA-F-]{36}"
 INVOICE_TRANSITIONS = {
     "DRAFT": {"DRAFT", "SUBMITTED", "AUTHORISED", "DELETED"},
@@ -57,11 +52,9 @@ class XeroApp(SandboxApp):
         self.store = RecordStore(Path(state_dir) / "xero.sqlite3" if state_dir else None)
         self.base_url = "http://127.0.0.1"
         self.render = Renderer(self.settings, self.clock)
-        self._limit_lock = threading.Lock()
-        self._inflight: dict[str, int] = defaultdict(int)
-        self._minute: dict[str, deque[int]] = defaultdict(deque)
-        self._day: dict[str, deque[int]] = defaultdict(deque)
-        self._app_minute: deque[int] = deque()
+        self.auth = XeroAuth(self.settings, self.store, self.lock, self.clock, self.tenants)
+        self.limits = RateLimiter(self.settings, self.store, self.lock, self.clock)
+        self.idempotency = IdempotencyCache(self.settings, self.store, self.lock, self.clock)
         self._register()
 
     # ================================================================================ lifecycle
@@ -80,11 +73,7 @@ class XeroApp(SandboxApp):
     def reset(self) -> None:
         with self.lock:
             self.store.clear()
-            with self._limit_lock:
-                self._inflight.clear()
-                self._minute.clear()
-                self._day.clear()
-                self._app_minute.clear()
+            self.limits.clear()
 
     def tenants(self) -> dict[str, dict]:
         return self.store.get_meta("tenants", {})
@@ -185,214 +174,39 @@ class XeroApp(SandboxApp):
             ],
         }
 
-    # ================================================================================ auth
+    # ================================================================================ auth, limits
     def issue_refresh_token(self) -> str:
         """The token a first OAuth consent would hand the app (the sandbox skips the browser step)."""
-        token = secrets.token_hex(32)
-        with self.lock:
-            rts = self.store.get_meta("refresh_tokens", {})
-            rts[token] = {"issued_ms": self.now_ms(), "used_ms": None}
-            self.store.set_meta("refresh_tokens", rts)
-            self.store.set_meta("bootstrap_refresh_token", token)
-        return token
+        return self.auth.issue_refresh_token()
 
-    def _client_credentials(self, req: Request, form: dict[str, str]) -> tuple[str | None, str | None]:
-        header = req.header("Authorization") or ""
-        if header.lower().startswith("basic "):
-            try:
-                cid, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-                return cid, secret
-            except (ValueError, UnicodeDecodeError):
-                return None, None
-        return form.get("client_id"), form.get("client_secret")
-
-    def _token(self, req: Request) -> Response:
-        form = req.form()
-        cid, secret = self._client_credentials(req, form)
-        if cid != self.settings.client_id or secret != self.settings.client_secret:
-            return Response.json({"error": "invalid_client"}, 400)
-        grant = form.get("grant_type")
-        now = self.now_ms()
-        with self.lock:
-            if grant == "refresh_token":
-                rts = self.store.get_meta("refresh_tokens", {})
-                old = rts.get(form.get("refresh_token", ""))
-                if old is None or now - old["issued_ms"] > self.settings.refresh_ttl * 1000:
-                    return Response.json({"error": "invalid_grant"}, 400)
-                if old["used_ms"] is not None and now - old["used_ms"] > self.settings.refresh_grace * 1000:
-                    return Response.json({"error": "invalid_grant"}, 400)
-                if old["used_ms"] is None:
-                    old["used_ms"] = now  # rotation: the old token keeps working for the grace period
-                new_rt = secrets.token_hex(32)
-                rts[new_rt] = {"issued_ms": now, "used_ms": None}
-                self.store.set_meta("refresh_tokens", self._prune_refresh(rts, now))
-                access = self._issue_access(list(self.tenants()), now)
-                return Response.json(
-                    {
-                        "access_token": access,
-                        "expires_in": self.settings.access_token_ttl,
-                        "token_type": "Bearer",
-                        "refresh_token": new_rt,
-                        "scope": form.get("scope") or ALLOWED_TOKEN_SCOPES,
-                    }
-                )
-            if grant == "client_credentials":
-                # A custom connection is linked to exactly one organisation: the first one.
-                tenants = list(self.tenants())[:1]
-                access = self._issue_access(tenants, now)
-                return Response.json(
-                    {
-                        "access_token": access,
-                        "expires_in": self.settings.access_token_ttl,
-                        "token_type": "Bearer",
-                        "scope": form.get("scope") or ALLOWED_TOKEN_SCOPES,
-                    }
-                )
-        return Response.json({"error": "unsupported_grant_type"}, 400)
-
-    def _prune_refresh(self, rts: dict, now: int) -> dict:
-        keep = {}
-        for tok, meta in rts.items():
-            if meta["used_ms"] is not None and now - meta["used_ms"] > self.settings.refresh_grace * 1000:
-                continue
-            if now - meta["issued_ms"] > self.settings.refresh_ttl * 1000:
-                continue
-            keep[tok] = meta
-        return keep
-
-    def _issue_access(self, tenants: list[str], now: int) -> str:
-        token = "sbx." + secrets.token_urlsafe(40)
-        ats = {
-            t: m
-            for t, m in self.store.get_meta("access_tokens", {}).items()
-            if now - m["issued_ms"] < 2 * self.settings.access_token_ttl * 1000
-        }
-        ats[token] = {"issued_ms": now, "tenants": tenants}
-        self.store.set_meta("access_tokens", ats)
-        return token
-
-    def _authenticate(self, req: Request) -> tuple[dict | None, Response | None]:
-        header = req.header("Authorization") or ""
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-        meta = self.store.get_meta("access_tokens", {}).get(token)
-        if meta is None:
-            return None, self._unauthorized("AuthenticationUnsuccessful")
-        age = self.now_ms() - meta["issued_ms"]
-        if age >= self.settings.access_token_ttl * 1000:
-            expired = self.clock.now() - timedelta(milliseconds=age - self.settings.access_token_ttl * 1000)
-            return None, self._unauthorized(f"TokenExpired: token expired at {expired:%m/%d/%Y %H:%M:%S}")
-        return meta, None
-
-    def _unauthorized(self, detail: str) -> Response:
-        return Response.json(
-            {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": detail},
-            401,
-            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
-
-    # ================================================================================ limits
     def limits_for(self, tid: str) -> dict[str, int]:
-        over = self.store.get_meta("limits", {}).get(tid, {})
-        s = self.settings
-        return {
-            "minute": over.get("minute", s.minute_limit),
-            "day": over.get("day", s.day_limit),
-            "concurrent": over.get("concurrent", s.concurrent_limit),
-        }
+        return self.limits.limits_for(tid)
 
     def set_limits(self, tid: str, **limits: int) -> None:
-        allowed = {"minute", "day", "concurrent"}
-        bad = set(limits) - allowed
-        if bad:
-            raise ValueError(f"unknown limit(s) {sorted(bad)}; allowed: {sorted(allowed)}")
-        with self.lock:
-            all_limits = self.store.get_meta("limits", {})
-            all_limits.setdefault(tid, {}).update(limits)
-            self.store.set_meta("limits", all_limits)
-
-    @staticmethod
-    def _trim(window: deque[int], horizon: int) -> None:
-        while window and window[0] <= horizon:
-            window.popleft()
-
-    def _admit(self, req: Request, tid: str | None) -> Response | None:
-        """Count the call against the tenant's and the app's limits, or answer 429 (not counted)."""
-        now = self.now_ms()
-        with self._limit_lock:
-            self._trim(self._app_minute, now - 60_000)
-            if len(self._app_minute) >= self.settings.app_minute_limit:
-                return self._too_many("appminute", -(-(self._app_minute[0] + 60_000 - now) // 1000))
-            if tid is not None:
-                lim = self.limits_for(tid)
-                minute, day = self._minute[tid], self._day[tid]
-                self._trim(minute, now - 60_000)
-                self._trim(day, now - 86_400_000)
-                if len(day) >= lim["day"]:
-                    return self._too_many("day", -(-(day[0] + 86_400_000 - now) // 1000))
-                if len(minute) >= lim["minute"]:
-                    return self._too_many("minute", -(-(minute[0] + 60_000 - now) // 1000))
-                if self._inflight[tid] >= lim["concurrent"]:
-                    return self._too_many("concurrent", 1)
-                minute.append(now)
-                day.append(now)
-                self._inflight[tid] += 1
-                req.tenant_counted = tid  # type: ignore[attr-defined]
-            self._app_minute.append(now)
-        return None
-
-    def _too_many(self, problem: str, retry_after: int) -> Response:
-        return Response.json(
-            {"Title": "Too Many Requests", "Status": 429, "Detail": f"Rate limit exceeded: {problem}"},
-            429,
-            {"Retry-After": str(max(1, int(retry_after))), "X-Rate-Limit-Problem": problem},
-        )
-
-    def _limit_headers(self, tid: str | None) -> dict[str, str]:
-        now = self.now_ms()
-        with self._limit_lock:
-            self._trim(self._app_minute, now - 60_000)
-            headers = {
-                "X-AppMinLimit-Remaining": str(max(0, self.settings.app_minute_limit - len(self._app_minute)))
-            }
-            if tid is not None:
-                lim = self.limits_for(tid)
-                self._trim(self._minute[tid], now - 60_000)
-                self._trim(self._day[tid], now - 86_400_000)
-                headers["X-MinLimit-Remaining"] = str(max(0, lim["minute"] - len(self._minute[tid])))
-                headers["X-DayLimit-Remaining"] = str(max(0, lim["day"] - len(self._day[tid])))
-        return headers
+        self.limits.set_limits(tid, **limits)
 
     # ================================================================================ dispatch hooks
     def before(self, req: Request) -> Response | None:
+        """Authenticate, find the tenant, then count the call against the limits (or refuse it)."""
         path = req.raw_path.lower()
         if path.startswith("/connect/"):
             return None
-        meta, err = self._authenticate(req)
+        meta, err = self.auth.authenticate(req)
         if err is not None:
             return err
         req.auth = meta  # type: ignore[attr-defined]
         if path.startswith("/connections"):
-            return self._admit(req, None)
-        tid = req.header("xero-tenant-id") or ""
-        if not tid and len(meta["tenants"]) == 1:
-            tid = meta["tenants"][0]  # custom connections may omit the tenant header
-        if tid not in meta["tenants"] or tid not in self.tenants():
-            return Response.json(
-                {
-                    "Type": None,
-                    "Title": "Forbidden",
-                    "Status": 403,
-                    "Detail": "AuthenticationUnsuccessful: tenant is not connected to this app",
-                },
-                403,
-            )
+            return self.limits.admit(req, None)
+        tid, err = self.auth.tenant(req, meta)
+        if err is not None:
+            return err
         req.tenant_id = tid  # type: ignore[attr-defined]
-        return self._admit(req, tid)
+        return self.limits.admit(req, tid)
 
     def after(self, req: Request, resp: Response) -> Response:
         path = req.raw_path.lower()
         if not path.startswith("/connect/"):
-            resp.headers.update(self._limit_headers(getattr(req, "tenant_id", None)))
+            resp.headers.update(self.limits.headers(getattr(req, "tenant_id", None)))
             resp.headers.setdefault("Xero-Correlation-Id", str(uuid.uuid4()))
         return resp
 
@@ -400,59 +214,7 @@ class XeroApp(SandboxApp):
         try:
             return super().dispatch(req)
         finally:
-            tid = getattr(req, "tenant_counted", None)
-            if tid is not None:
-                with self._limit_lock:
-                    self._inflight[tid] -= 1
-
-    # ================================================================================ idempotency
-    def _idempotent(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
-        """Replay the first response for a repeated Idempotency-Key (same request) within 6 minutes."""
-
-        def wrapped(req: Request) -> Response:
-            key = req.header("Idempotency-Key")
-            if not key:
-                return handler(req)
-            if len(key) > 128:
-                return bad_request("Idempotency-Key must be 128 characters or fewer")
-            tid = getattr(req, "tenant_id", "")
-            fingerprint = hashlib.sha256(
-                req.method.encode()
-                + req.raw_path.lower().encode()
-                + json.dumps(sorted(req.query.items())).encode()
-                + req.body
-            ).hexdigest()
-            now = self.now_ms()
-            with self.lock:
-                # one record per key (not one blob rewritten per request, which grew with every
-                # response kept and made each write slower than the one before)
-                for k, v in self.store.items(IDEMPOTENCY):
-                    if now - v["at"] >= self.settings.idempotency_ttl * 1000:
-                        self.store.delete(IDEMPOTENCY, k)
-                hit = self.store.get(IDEMPOTENCY, f"{tid}:{key}")
-                if hit is not None:
-                    if hit["fingerprint"] != fingerprint:
-                        # Second-hand (xero-api.md §2.4): a reused key with a different request is a 400.
-                        return bad_request(
-                            "The Idempotency-Key has already been used with a different request"
-                        )
-                    return Response(hit["status"], base64.b64decode(hit["body"]), dict(hit["headers"]))
-                resp = handler(req)
-                if resp.status != 429:
-                    self.store.put(
-                        IDEMPOTENCY,
-                        f"{tid}:{key}",
-                        {
-                            "fingerprint": fingerprint,
-                            "at": now,
-                            "status": resp.status,
-                            "body": base64.b64encode(resp.body).decode(),
-                            "headers": resp.headers,
-                        },
-                    )
-                return resp
-
-        return wrapped
+            self.limits.release(req)
 
     # ================================================================================ helpers
     def org(self, tid: str) -> dict:
@@ -468,8 +230,8 @@ class XeroApp(SandboxApp):
     # ================================================================================ routes
     def _register(self) -> None:
         r = self.router.add
-        r("POST", "/connect/token", self._token)
-        r("GET", "/connections", self._connections)
+        r("POST", "/connect/token", self.auth.token)
+        r("GET", "/connections", self.auth.connections)
         for path, handler in [
             ("/Organisation", self._get_organisation),
             ("/Currencies", self._get_currencies),
@@ -492,7 +254,7 @@ class XeroApp(SandboxApp):
         r("GET", API + f"/Invoices/(?P<ref>{GUID})/OnlineInvoice", self._get_online_invoice)
         r("GET", API + "/CreditNotes/(?P<ref>[^/]+)", self._get_credit_note)
         r("GET", API + f"/Payments/(?P<ref>{GUID})", self._get_payment)
-        idem = self._idempotent
+        idem = self.idempotency.wrap
         r("PUT", API + "/Items", idem(lambda q: self._write_items(q, create_only=True)))
         r("POST", API + "/Items", idem(lambda q: self._write_items(q, create_only=False)))
         r("PUT", API + "/Contacts", idem(lambda q: self._write_contacts(q, create_only=True)))
@@ -545,27 +307,6 @@ class XeroApp(SandboxApp):
         self._register_sandbox_routes()
 
     # ---------------------------------------------------------------------- settings reads
-    def _connections(self, req: Request) -> Response:
-        tenants = self.tenants()
-        out = []
-        for tid in req.auth["tenants"]:  # type: ignore[attr-defined]
-            t = tenants.get(tid)
-            if t is None:
-                continue
-            created = iso_ms(t["created_ms"])
-            out.append(
-                {
-                    "id": str(uuid.uuid5(uuid.UUID(tid), "connection")),
-                    "authEventId": str(uuid.uuid5(uuid.UUID(tid), "auth")),
-                    "tenantId": tid,
-                    "tenantType": "ORGANISATION",
-                    "tenantName": t["name"],
-                    "createdDateUtc": created,
-                    "updatedDateUtc": created,
-                }
-            )
-        return Response.json(out)
-
     def _get_organisation(self, req: Request) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
         t = self.tenants()[tid]
