@@ -16,8 +16,8 @@ from typing import Any
 from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
-from . import presets
 from .auth import XeroAuth
+from .backend.organisation import OrganisationBackend
 from .errors import bad_request, not_found, validation_exception
 from .idempotency import IdempotencyCache
 from .limits import RateLimiter
@@ -52,7 +52,8 @@ class XeroApp(SandboxApp):
         self.store = RecordStore(Path(state_dir) / "xero.sqlite3" if state_dir else None)
         self.base_url = "http://127.0.0.1"
         self.render = Renderer(self.settings, self.clock)
-        self.auth = XeroAuth(self.settings, self.store, self.lock, self.clock, self.tenants)
+        self.organisation = OrganisationBackend(self.store, self.lock, self.clock, self.render)
+        self.auth = XeroAuth(self.settings, self.store, self.lock, self.clock, self.organisation.tenants)
         self.limits = RateLimiter(self.settings, self.store, self.lock, self.clock)
         self.idempotency = IdempotencyCache(self.settings, self.store, self.lock, self.clock)
         self._register()
@@ -76,7 +77,7 @@ class XeroApp(SandboxApp):
             self.limits.clear()
 
     def tenants(self) -> dict[str, dict]:
-        return self.store.get_meta("tenants", {})
+        return self.organisation.tenants()
 
     def add_tenant(
         self,
@@ -87,55 +88,19 @@ class XeroApp(SandboxApp):
         tenant_id: str | None = None,
         key: str | None = None,
     ) -> str:
-        region = region.upper()
-        if region not in presets.TAX_RATES:
-            raise ValueError(f"unknown region {region!r}; presets exist for {', '.join(presets.TAX_RATES)}")
-        tid = tenant_id or str(uuid.uuid4())
-        with self.lock:
-            tenants = self.tenants()
-            tenants[tid] = {
-                "key": key or tid[:8],
-                "name": name,
-                "region": region,
-                "base": base_currency,
-                "currencies": sorted(set(currencies or []) | {base_currency}),
-                "created_ms": self.now_ms(),
-            }
-            accounts = presets.accounts(region, base_currency)
-            for a in accounts:
-                a["AccountID"] = str(uuid.uuid5(uuid.UUID(tid), "account:" + a["Code"]))
-                a["UpdatedDateUTC"] = self.now_ms()
-            tracking = presets.tracking_categories()
-            for cat in tracking:
-                cat["TrackingCategoryID"] = str(uuid.uuid5(uuid.UUID(tid), "tc:" + cat["Name"]))
-                for opt in cat["Options"]:
-                    opt["TrackingOptionID"] = str(
-                        uuid.uuid5(uuid.UUID(tid), f"to:{cat['Name']}:{opt['Name']}")
-                    )
-            self.store.set_meta(
-                f"org:{tid}",
-                {
-                    "tax_rates": copy.deepcopy(presets.TAX_RATES[region]),
-                    "accounts": accounts,
-                    "tracking": tracking,
-                    "branding": [
-                        {
-                            "BrandingThemeID": str(uuid.uuid5(uuid.UUID(tid), "brand")),
-                            "Name": "Standard",
-                            "SortOrder": 0,
-                        }
-                    ],
-                    "seq": {"ACCREC": 0, "ACCRECCREDIT": 0},
-                },
-            )
-            self.store.set_meta("tenants", tenants)
-        return tid
+        return self.organisation.add_tenant(name, region, base_currency, currencies, tenant_id, key)
+
+    def org(self, tid: str) -> dict:
+        return self.organisation.org(tid)
+
+    def rates(self, tid: str) -> dict[str, Decimal]:
+        return self.organisation.rates(tid)
 
     def load_seed(self, xero_seed: dict) -> dict[str, str]:
         """Create the seed's tenants with their contacts and items; returns tenant key → tenant id."""
         ids = {}
         for t in xero_seed.get("tenants", []):
-            tid = self.add_tenant(
+            tid = self.organisation.add_tenant(
                 t["name"],
                 t.get("region", "AU"),
                 t.get("base_currency", "AUD"),
@@ -170,7 +135,7 @@ class XeroApp(SandboxApp):
             "scopes": ALLOWED_TOKEN_SCOPES.split(),
             "tenants": [
                 {"tenantId": tid, "tenantName": t["name"], "tenantType": "ORGANISATION", "key": t["key"]}
-                for tid, t in self.tenants().items()
+                for tid, t in self.organisation.tenants().items()
             ],
         }
 
@@ -217,15 +182,6 @@ class XeroApp(SandboxApp):
             self.limits.release(req)
 
     # ================================================================================ helpers
-    def org(self, tid: str) -> dict:
-        return self.store.get_meta(f"org:{tid}")
-
-    def rates(self, tid: str) -> dict[str, Decimal]:
-        return {
-            r["TaxType"]: Decimal(str(r["EffectiveRate"]))
-            for r in self.org(tid)["tax_rates"]
-            if r["Status"] == "ACTIVE"
-        }
 
     # ================================================================================ routes
     def _register(self) -> None:
@@ -233,12 +189,12 @@ class XeroApp(SandboxApp):
         r("POST", "/connect/token", self.auth.token)
         r("GET", "/connections", self.auth.connections)
         for path, handler in [
-            ("/Organisation", self._get_organisation),
-            ("/Currencies", self._get_currencies),
-            ("/TaxRates", self._get_tax_rates),
-            ("/TrackingCategories", self._get_tracking),
-            ("/Accounts", self._get_accounts),
-            ("/BrandingThemes", self._get_branding),
+            ("/Organisation", self.organisation.get_organisation),
+            ("/Currencies", self.organisation.get_currencies),
+            ("/TaxRates", self.organisation.get_tax_rates),
+            ("/TrackingCategories", self.organisation.get_tracking),
+            ("/Accounts", self.organisation.get_accounts),
+            ("/BrandingThemes", self.organisation.get_branding),
             ("/Items", self._get_items),
             ("/Contacts", self._get_contacts),
             ("/Invoices", self._get_invoices),
@@ -307,50 +263,6 @@ class XeroApp(SandboxApp):
         self._register_sandbox_routes()
 
     # ---------------------------------------------------------------------- settings reads
-    def _get_organisation(self, req: Request) -> Response:
-        tid = req.tenant_id  # type: ignore[attr-defined]
-        t = self.tenants()[tid]
-        org = {
-            "OrganisationID": tid,
-            "APIKey": "",
-            "Name": t["name"],
-            "LegalName": t["name"],
-            "PaysTax": True,
-            "Version": t["region"] if t["region"] != "UK" else "UK",
-            "OrganisationType": "COMPANY",
-            "BaseCurrency": t["base"],
-            "CountryCode": presets.COUNTRY[t["region"]],
-            "IsDemoCompany": False,
-            "OrganisationStatus": "ACTIVE",
-            "Timezone": presets.TIMEZONE[t["region"]],
-            "OrganisationEntityType": "COMPANY",
-            "ShortCode": "!" + tid[:5],
-            "Edition": "BUSINESS",
-            "Class": "STANDARD",
-            "LineOfBusiness": "Software",
-            "CreatedDateUTC": f"/Date({t['created_ms']}+0000)/",
-        }
-        return self.render.reply("Organisations", [org])
-
-    def _get_currencies(self, req: Request) -> Response:
-        t = self.tenants()[req.tenant_id]  # type: ignore[attr-defined]
-        rows = [{"Code": c, "Description": presets.CURRENCY_NAMES.get(c, c)} for c in t["currencies"]]
-        return self.render.settings_list(req, "Currencies", rows)
-
-    def _get_tax_rates(self, req: Request) -> Response:
-        return self.render.settings_list(req, "TaxRates", self.org(req.tenant_id)["tax_rates"])  # type: ignore[attr-defined]
-
-    def _get_tracking(self, req: Request) -> Response:
-        cats = self.org(req.tenant_id)["tracking"]  # type: ignore[attr-defined]
-        include_archived = (req.arg("includeArchived") or "").lower() == "true"
-        cats = [c for c in cats if include_archived or c["Status"] == "ACTIVE"]
-        return self.render.settings_list(req, "TrackingCategories", cats)
-
-    def _get_accounts(self, req: Request) -> Response:
-        return self.render.settings_list(req, "Accounts", self.org(req.tenant_id)["accounts"])  # type: ignore[attr-defined]
-
-    def _get_branding(self, req: Request) -> Response:
-        return self.render.settings_list(req, "BrandingThemes", self.org(req.tenant_id)["branding"])  # type: ignore[attr-defined]
 
     # ---------------------------------------------------------------------- items
     def _new_item(self, tid: str, el: dict, unitdp: int) -> dict:
@@ -419,11 +331,11 @@ class XeroApp(SandboxApp):
                 if el.get("Description") and len(el["Description"]) > 4000:
                     errors.append("Item Description must not be more than 4000 characters long.")
                 sd = el.get("SalesDetails") or {}
-                if sd.get("TaxType") and sd["TaxType"] not in self.rates(tid):
+                if sd.get("TaxType") and sd["TaxType"] not in self.organisation.rates(tid):
                     errors.append(
                         f"The TaxType code '{sd['TaxType']}' does not exist or cannot be used for this type of transaction."
                     )
-                if sd.get("AccountCode") and not self._account(tid, sd["AccountCode"]):
+                if sd.get("AccountCode") and not self.organisation.account(tid, sd["AccountCode"]):
                     errors.append(
                         f"Account code '{sd['AccountCode']}' is not a valid code for this document."
                     )
@@ -603,11 +515,6 @@ class XeroApp(SandboxApp):
         return self.render.write_response(req, "Contacts", results)
 
     # ---------------------------------------------------------------------- invoices & credit notes
-    def _account(self, tid: str, code: str) -> dict | None:
-        for a in self.org(tid)["accounts"]:
-            if a["Code"] == code and a["Status"] == "ACTIVE":
-                return a
-        return None
 
     def _find_doc(self, tid: str, kind: str, ref: str) -> dict | None:
         if not ref:
@@ -625,7 +532,7 @@ class XeroApp(SandboxApp):
         return None
 
     def _next_number(self, tid: str, doc_type: str) -> str:
-        org = self.org(tid)
+        org = self.organisation.org(tid)
         org["seq"][doc_type] = org["seq"].get(doc_type, 0) + 1
         self.store.set_meta(f"org:{tid}", org)
         prefix = "INV-" if doc_type == "ACCREC" else "CN-"
@@ -634,7 +541,7 @@ class XeroApp(SandboxApp):
     def _doc_errors_and_lines(self, tid: str, kind: str, rec: dict, unitdp: int) -> list[str]:
         """Validate a (merged) invoice/credit note and compute its amounts in place."""
         errors: list[str] = []
-        t = self.tenants()[tid]
+        t = self.organisation.tenants()[tid]
         typ = rec.get("Type")
         allowed_types = ("ACCREC", "ACCPAY") if kind == "Invoice" else ("ACCRECCREDIT", "ACCPAYCREDIT")
         if typ not in allowed_types:
@@ -662,8 +569,10 @@ class XeroApp(SandboxApp):
         lines = rec.get("LineItems") or []
         if not lines:
             errors.append("At least one line item is required.")
-        rates = self.rates(tid)
-        categories = {c["Name"].lower(): c for c in self.org(tid)["tracking"] if c["Status"] == "ACTIVE"}
+        rates = self.organisation.rates(tid)
+        categories = {
+            c["Name"].lower(): c for c in self.organisation.org(tid)["tracking"] if c["Status"] == "ACTIVE"
+        }
         approving = rec.get("Status") in ("AUTHORISED", "SUBMITTED")
         for li in lines:
             if li.get("ItemCode"):
@@ -680,7 +589,7 @@ class XeroApp(SandboxApp):
                     if sd.get("TaxType"):
                         li.setdefault("TaxType", sd["TaxType"])
             if li.get("AccountCode"):
-                acct = self._account(tid, li["AccountCode"])
+                acct = self.organisation.account(tid, li["AccountCode"])
                 if acct is None:
                     errors.append(
                         f"Account code '{li['AccountCode']}' is not a valid code for this document."
@@ -859,7 +768,8 @@ class XeroApp(SandboxApp):
             "CreditNotes" if kind == "Invoice" else "Allocations": [],
             "Prepayments": [] if kind == "Invoice" else None,
             "Overpayments": [] if kind == "Invoice" else None,
-            "BrandingThemeID": el.get("BrandingThemeID") or self.org(tid)["branding"][0]["BrandingThemeID"],
+            "BrandingThemeID": el.get("BrandingThemeID")
+            or self.organisation.org(tid)["branding"][0]["BrandingThemeID"],
         }
         if el.get("Url"):
             rec["Url"] = el["Url"]
@@ -1093,7 +1003,7 @@ class XeroApp(SandboxApp):
         acct = next(
             (
                 a
-                for a in self.org(tid)["accounts"]
+                for a in self.organisation.org(tid)["accounts"]
                 if (acct_ref.get("AccountID") and a["AccountID"] == acct_ref["AccountID"])
                 or (acct_ref.get("Code") and a["Code"] == acct_ref["Code"])
             ),
@@ -1333,7 +1243,7 @@ class XeroApp(SandboxApp):
             "TotalTax": D0,
             "Total": amount,
             "RemainingCredit": amount,
-            "CurrencyCode": currency or self.tenants()[tid]["base"],
+            "CurrencyCode": currency or self.organisation.tenants()[tid]["base"],
             "CurrencyRate": Decimal("1.000000"),
             "Allocations": [],
             "Payments": [],
@@ -1396,12 +1306,14 @@ class XeroApp(SandboxApp):
 
     def _ctl_state(self, req: Request) -> Response:
         counts = {}
-        for tid in self.tenants():
+        for tid in self.organisation.tenants():
             counts[tid] = {
                 k: self.store.count(f"{tid}/{k}")
                 for k in ("Contact", "Item", "Invoice", "CreditNote", "Payment", "Overpayment", "Prepayment")
             }
-        return Response.json({"tenants": self.tenants(), "counts": counts, "clock": self.clock.state()})
+        return Response.json(
+            {"tenants": self.organisation.tenants(), "counts": counts, "clock": self.clock.state()}
+        )
 
     def act(self, action: str, **kw: Any) -> dict:
         """Do what a Xero user would do in the Xero UI; every change goes through the API's own logic."""

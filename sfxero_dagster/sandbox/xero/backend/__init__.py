@@ -1,0 +1,1 @@
+"""Per-resource backends of the Xero emulator: each holds one resource's rules and its endpoints."""
