@@ -17,6 +17,7 @@ from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
 from .auth import XeroAuth
+from .backend.items import ItemsBackend
 from .backend.organisation import OrganisationBackend
 from .errors import bad_request, not_found, validation_exception
 from .idempotency import IdempotencyCache
@@ -53,6 +54,7 @@ class XeroApp(SandboxApp):
         self.base_url = "http://127.0.0.1"
         self.render = Renderer(self.settings, self.clock)
         self.organisation = OrganisationBackend(self.store, self.lock, self.clock, self.render)
+        self.items = ItemsBackend(self.store, self.lock, self.clock, self.render, self.organisation)
         self.auth = XeroAuth(self.settings, self.store, self.lock, self.clock, self.organisation.tenants)
         self.limits = RateLimiter(self.settings, self.store, self.lock, self.clock)
         self.idempotency = IdempotencyCache(self.settings, self.store, self.lock, self.clock)
@@ -118,7 +120,7 @@ class XeroApp(SandboxApp):
                     rec = self._new_contact(tid, c)
                     self.store.put(f"{tid}/Contact", rec["ContactID"], rec)
                 for it in items:
-                    rec = self._new_item(tid, it, unitdp=4)
+                    rec = self.items.new_item(tid, it, unitdp=4)
                     self.store.put(f"{tid}/Item", rec["ItemID"], rec)
         if not self.store.get_meta("refresh_tokens"):
             self.issue_refresh_token()
@@ -195,7 +197,7 @@ class XeroApp(SandboxApp):
             ("/TrackingCategories", self.organisation.get_tracking),
             ("/Accounts", self.organisation.get_accounts),
             ("/BrandingThemes", self.organisation.get_branding),
-            ("/Items", self._get_items),
+            ("/Items", self.items.get_items),
             ("/Contacts", self._get_contacts),
             ("/Invoices", self._get_invoices),
             ("/CreditNotes", self._get_credit_notes),
@@ -204,15 +206,15 @@ class XeroApp(SandboxApp):
             ("/Prepayments", self._get_prepayments),
         ]:
             r("GET", API + path, handler)
-        r("GET", API + "/Items/(?P<ref>[^/]+)", self._get_item)
+        r("GET", API + "/Items/(?P<ref>[^/]+)", self.items.get_item)
         r("GET", API + "/Contacts/(?P<ref>[^/]+)", self._get_contact)
         r("GET", API + "/Invoices/(?P<ref>[^/]+)", self._get_invoice)
         r("GET", API + f"/Invoices/(?P<ref>{GUID})/OnlineInvoice", self._get_online_invoice)
         r("GET", API + "/CreditNotes/(?P<ref>[^/]+)", self._get_credit_note)
         r("GET", API + f"/Payments/(?P<ref>{GUID})", self._get_payment)
         idem = self.idempotency.wrap
-        r("PUT", API + "/Items", idem(lambda q: self._write_items(q, create_only=True)))
-        r("POST", API + "/Items", idem(lambda q: self._write_items(q, create_only=False)))
+        r("PUT", API + "/Items", idem(lambda q: self.items.write(q, create_only=True)))
+        r("POST", API + "/Items", idem(lambda q: self.items.write(q, create_only=False)))
         r("PUT", API + "/Contacts", idem(lambda q: self._write_contacts(q, create_only=True)))
         r("POST", API + "/Contacts", idem(lambda q: self._write_contacts(q, create_only=False)))
         r(
@@ -265,97 +267,6 @@ class XeroApp(SandboxApp):
     # ---------------------------------------------------------------------- settings reads
 
     # ---------------------------------------------------------------------- items
-    def _new_item(self, tid: str, el: dict, unitdp: int) -> dict:
-        rec = {
-            "ItemID": el.get("ItemID") or str(uuid.uuid4()),
-            "Code": el["Code"],
-            "Name": el.get("Name") or el["Code"],
-            "Description": el.get("Description"),
-            "IsSold": el.get("IsSold", True),
-            "IsPurchased": el.get("IsPurchased", False),
-            "IsTrackedAsInventory": False,
-            "UpdatedDateUTC": self.now_ms(),
-        }
-        if el.get("SalesDetails"):
-            sd = dict(el["SalesDetails"])
-            if "UnitPrice" in sd:
-                sd["UnitPrice"] = Decimal(str(sd["UnitPrice"])).quantize(
-                    Decimal("0.0001") if unitdp == 4 else Decimal("0.01")
-                )
-            rec["SalesDetails"] = sd
-        if el.get("PurchaseDetails"):
-            rec["PurchaseDetails"] = dict(el["PurchaseDetails"])
-        return rec
-
-    def _find_item(self, tid: str, ref: str) -> dict | None:
-        ref_l = ref.lower()
-        for it in self.store.all(f"{tid}/Item"):
-            if it["ItemID"].lower() == ref_l or it["Code"].lower() == ref_l:
-                return it
-        return None
-
-    def _get_items(self, req: Request) -> Response:
-        return self.render.listing(
-            req, self.store.all(f"{req.tenant_id}/Item"), "Items", paged=False, order="Code ASC"
-        )
-
-    def _get_item(self, req: Request) -> Response:
-        it = self._find_item(req.tenant_id, req.params["ref"])  # type: ignore[attr-defined]
-        if it is None:
-            return not_found()
-        return self.render.reply("Items", [render(it, unitdp=unitdp_of(req))])
-
-    def _write_items(self, req: Request, create_only: bool) -> Response:
-        tid = req.tenant_id  # type: ignore[attr-defined]
-        try:
-            elements = json_elements(req, "Items")
-        except (ValueError, json.JSONDecodeError) as exc:
-            return bad_request(str(exc))
-        unitdp = unitdp_of(req)
-        results = []
-        with self.lock:
-            for el in elements:
-                errors: list[str] = []
-                existing = (
-                    self._find_item(tid, el.get("ItemID") or el.get("Code") or "")
-                    if (el.get("ItemID") or el.get("Code"))
-                    else None
-                )
-                code = el.get("Code") or (existing or {}).get("Code")
-                if not code:
-                    errors.append("Item code is required")
-                elif len(code) > 30:
-                    errors.append("Item Code must not be more than 30 characters long.")
-                if el.get("Name") and len(el["Name"]) > 50:
-                    errors.append("Item Name must not be more than 50 characters long.")
-                if el.get("Description") and len(el["Description"]) > 4000:
-                    errors.append("Item Description must not be more than 4000 characters long.")
-                sd = el.get("SalesDetails") or {}
-                if sd.get("TaxType") and sd["TaxType"] not in self.organisation.rates(tid):
-                    errors.append(
-                        f"The TaxType code '{sd['TaxType']}' does not exist or cannot be used for this type of transaction."
-                    )
-                if sd.get("AccountCode") and not self.organisation.account(tid, sd["AccountCode"]):
-                    errors.append(
-                        f"Account code '{sd['AccountCode']}' is not a valid code for this document."
-                    )
-                if existing and create_only:
-                    errors.append(f"Price List Item with Code ''{code}'' already exists")
-                if errors:
-                    results.append((render({**el}), errors, []))
-                    continue
-                if existing:
-                    merged = {
-                        **existing,
-                        **self._new_item(tid, {**existing, **el}, unitdp),
-                        "ItemID": existing["ItemID"],
-                    }
-                    rec = merged
-                else:
-                    rec = self._new_item(tid, el, unitdp)
-                self.store.put(f"{tid}/Item", rec["ItemID"], rec)
-                results.append((render(rec, unitdp=unitdp), [], []))
-        return self.render.write_response(req, "Items", results)
 
     # ---------------------------------------------------------------------- contacts
     def _new_contact(self, tid: str, el: dict) -> dict:
@@ -576,7 +487,7 @@ class XeroApp(SandboxApp):
         approving = rec.get("Status") in ("AUTHORISED", "SUBMITTED")
         for li in lines:
             if li.get("ItemCode"):
-                item = self._find_item(tid, li["ItemCode"])
+                item = self.items.find(tid, li["ItemCode"])
                 if item is None:
                     errors.append(f"Item code '{li['ItemCode']}' is not valid.")
                 else:
