@@ -17,6 +17,7 @@ from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
 from .auth import XeroAuth
+from .backend.contacts import ContactsBackend
 from .backend.items import ItemsBackend
 from .backend.organisation import OrganisationBackend
 from .errors import bad_request, not_found, validation_exception
@@ -54,6 +55,7 @@ class XeroApp(SandboxApp):
         self.base_url = "http://127.0.0.1"
         self.render = Renderer(self.settings, self.clock)
         self.organisation = OrganisationBackend(self.store, self.lock, self.clock, self.render)
+        self.contacts = ContactsBackend(self.store, self.lock, self.clock, self.render)
         self.items = ItemsBackend(self.store, self.lock, self.clock, self.render, self.organisation)
         self.auth = XeroAuth(self.settings, self.store, self.lock, self.clock, self.organisation.tenants)
         self.limits = RateLimiter(self.settings, self.store, self.lock, self.clock)
@@ -98,6 +100,10 @@ class XeroApp(SandboxApp):
     def rates(self, tid: str) -> dict[str, Decimal]:
         return self.organisation.rates(tid)
 
+    def _new_contact(self, tid: str, el: dict) -> dict:
+        """A contact record as a create would store it (tests build large stores with it)."""
+        return self.contacts.new_contact(tid, el)
+
     def load_seed(self, xero_seed: dict) -> dict[str, str]:
         """Create the seed's tenants with their contacts and items; returns tenant key → tenant id."""
         ids = {}
@@ -117,7 +123,7 @@ class XeroApp(SandboxApp):
             items = per.get("items", [])
             with self.lock, self.store.transaction():
                 for c in contacts:
-                    rec = self._new_contact(tid, c)
+                    rec = self.contacts.new_contact(tid, c)
                     self.store.put(f"{tid}/Contact", rec["ContactID"], rec)
                 for it in items:
                     rec = self.items.new_item(tid, it, unitdp=4)
@@ -198,7 +204,7 @@ class XeroApp(SandboxApp):
             ("/Accounts", self.organisation.get_accounts),
             ("/BrandingThemes", self.organisation.get_branding),
             ("/Items", self.items.get_items),
-            ("/Contacts", self._get_contacts),
+            ("/Contacts", self.contacts.get_contacts),
             ("/Invoices", self._get_invoices),
             ("/CreditNotes", self._get_credit_notes),
             ("/Payments", self._get_payments),
@@ -207,7 +213,7 @@ class XeroApp(SandboxApp):
         ]:
             r("GET", API + path, handler)
         r("GET", API + "/Items/(?P<ref>[^/]+)", self.items.get_item)
-        r("GET", API + "/Contacts/(?P<ref>[^/]+)", self._get_contact)
+        r("GET", API + "/Contacts/(?P<ref>[^/]+)", self.contacts.get_contact)
         r("GET", API + "/Invoices/(?P<ref>[^/]+)", self._get_invoice)
         r("GET", API + f"/Invoices/(?P<ref>{GUID})/OnlineInvoice", self._get_online_invoice)
         r("GET", API + "/CreditNotes/(?P<ref>[^/]+)", self._get_credit_note)
@@ -215,12 +221,12 @@ class XeroApp(SandboxApp):
         idem = self.idempotency.wrap
         r("PUT", API + "/Items", idem(lambda q: self.items.write(q, create_only=True)))
         r("POST", API + "/Items", idem(lambda q: self.items.write(q, create_only=False)))
-        r("PUT", API + "/Contacts", idem(lambda q: self._write_contacts(q, create_only=True)))
-        r("POST", API + "/Contacts", idem(lambda q: self._write_contacts(q, create_only=False)))
+        r("PUT", API + "/Contacts", idem(lambda q: self.contacts.write(q, create_only=True)))
+        r("POST", API + "/Contacts", idem(lambda q: self.contacts.write(q, create_only=False)))
         r(
             "POST",
             API + "/Contacts/(?P<ref>[^/]+)",
-            idem(lambda q: self._write_contacts(q, create_only=False)),
+            idem(lambda q: self.contacts.write(q, create_only=False)),
         )
         r("PUT", API + "/Invoices", idem(lambda q: self._write_invoices(q, "Invoice", create_only=True)))
         r("POST", API + "/Invoices", idem(lambda q: self._write_invoices(q, "Invoice", create_only=False)))
@@ -269,161 +275,6 @@ class XeroApp(SandboxApp):
     # ---------------------------------------------------------------------- items
 
     # ---------------------------------------------------------------------- contacts
-    def _new_contact(self, tid: str, el: dict) -> dict:
-        phones = {p.get("PhoneType", "DEFAULT"): p for p in el.get("Phones") or []}
-        addresses = {a.get("AddressType", "POBOX"): a for a in el.get("Addresses") or []}
-        return {
-            "ContactID": el.get("ContactID") or str(uuid.uuid4()),
-            "ContactNumber": el.get("ContactNumber"),
-            "AccountNumber": el.get("AccountNumber"),
-            "ContactStatus": el.get("ContactStatus", "ACTIVE"),
-            "Name": (el.get("Name") or "").strip(),
-            "FirstName": el.get("FirstName"),
-            "LastName": el.get("LastName"),
-            "EmailAddress": el.get("EmailAddress"),
-            "TaxNumber": el.get("TaxNumber"),
-            "DefaultCurrency": el.get("DefaultCurrency"),
-            "Addresses": [
-                {"AddressType": t, **{k: v for k, v in addresses.get(t, {}).items() if k != "AddressType"}}
-                for t in ("POBOX", "STREET")
-            ],
-            "Phones": [
-                {"PhoneType": t, **{k: v for k, v in phones.get(t, {}).items() if k != "PhoneType"}}
-                for t in ("DEFAULT", "DDI", "FAX", "MOBILE")
-            ],
-            "IsSupplier": False,
-            "IsCustomer": False,
-            "HasAttachments": False,
-            "HasValidationErrors": False,
-            "UpdatedDateUTC": self.now_ms(),
-        }
-
-    def _find_contact(self, tid: str, ref: str) -> dict | None:
-        if not ref:
-            return None
-        ref_l = ref.lower()
-        for c in self.store.all(f"{tid}/Contact"):
-            if c["ContactID"].lower() == ref_l or (c.get("ContactNumber") or "").lower() == ref_l:
-                return c
-        return None
-
-    def _contact_errors(self, tid: str, rec: dict, own_id: str | None) -> list[str]:
-        errors = []
-        name = rec.get("Name") or ""
-        if not name:
-            errors.append("The contact name must be specified.")
-        for fld, limit in (
-            ("Name", 255),
-            ("ContactNumber", 50),
-            ("AccountNumber", 50),
-            ("EmailAddress", 255),
-            ("TaxNumber", 50),
-            ("FirstName", 255),
-            ("LastName", 255),
-        ):
-            if rec.get(fld) and len(str(rec[fld])) > limit:
-                errors.append(f"{fld} must not be more than {limit} characters long.")
-        for other in self.store.all(f"{tid}/Contact"):
-            if other["ContactID"] == own_id:
-                continue
-            if (
-                name
-                and rec.get("ContactStatus", "ACTIVE") == "ACTIVE"
-                and other["ContactStatus"] == "ACTIVE"
-                and other["Name"].lower() == name.lower()
-            ):
-                errors.append(
-                    f"The contact name {name} is already assigned to another contact. "
-                    "The contact name must be unique across all active contacts."
-                )
-            if (
-                rec.get("ContactNumber")
-                and (other.get("ContactNumber") or "").lower() == rec["ContactNumber"].lower()
-            ):
-                errors.append(
-                    f"The contact number {rec['ContactNumber']} is already assigned to another contact. "
-                    "The contact number must be unique across all contacts."
-                )
-        return errors
-
-    def _get_contacts(self, req: Request) -> Response:
-        tid = req.tenant_id  # type: ignore[attr-defined]
-        ids = id_set(req, "IDs")
-        include_archived = (req.arg("includeArchived") or "").lower() == "true"
-        term = (req.arg("searchTerm") or "").lower()
-
-        def prepare(rows: list[dict]) -> list[dict]:
-            rows = [c for c in rows if include_archived or c["ContactStatus"] != "ARCHIVED"]
-            if ids:
-                rows = [c for c in rows if c["ContactID"].lower() in ids]
-            if term:
-                rows = [
-                    c
-                    for c in rows
-                    if any(
-                        term in str(c.get(f) or "").lower()
-                        for f in ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
-                    )
-                ]
-            return rows
-
-        return self.render.listing(
-            req, prepare(self.store.all(f"{tid}/Contact")), "Contacts", paged=True, order="Name ASC"
-        )
-
-    def _get_contact(self, req: Request) -> Response:
-        c = self._find_contact(req.tenant_id, req.params["ref"])  # type: ignore[attr-defined]
-        if c is None:
-            return not_found()
-        return self.render.reply("Contacts", [render(c)])
-
-    def _write_contacts(self, req: Request, create_only: bool) -> Response:
-        tid = req.tenant_id  # type: ignore[attr-defined]
-        try:
-            elements = json_elements(req, "Contacts")
-        except (ValueError, json.JSONDecodeError) as exc:
-            return bad_request(str(exc))
-        ref = req.params.get("ref")
-        results = []
-        with self.lock:
-            for el in elements:
-                existing = self._find_contact(tid, ref or el.get("ContactID") or "")
-                if existing is None and not create_only and el.get("ContactNumber"):
-                    existing = self._find_contact(tid, el["ContactNumber"])
-                if ref and existing is None:
-                    return not_found()
-                if create_only and (el.get("ContactID") and existing is not None):
-                    results.append(
-                        (
-                            render(el),
-                            ["A contact with this ContactID already exists. Use POST to update it."],
-                            [],
-                        )
-                    )
-                    continue
-                if el.get("ContactID") and existing is None:
-                    results.append((render(el), [f"The ContactID {el['ContactID']} could not be found."], []))
-                    continue
-                if existing is not None:
-                    rec = copy.deepcopy(existing)
-                    for k, v in el.items():
-                        if k in ("Phones", "Addresses"):
-                            merged = self._new_contact(tid, {k: v})[k]
-                            rec[k] = [m if len(m) > 1 else o for m, o in zip(merged, rec[k], strict=True)]
-                        elif k not in ("ContactID", "UpdatedDateUTC"):
-                            rec[k] = v.strip() if k == "Name" and isinstance(v, str) else v
-                else:
-                    rec = self._new_contact(tid, el)
-                errors = self._contact_errors(tid, rec, rec["ContactID"])
-                if rec.get("ContactStatus") not in ("ACTIVE", "ARCHIVED", "GDPRREQUEST"):
-                    errors.append("ContactStatus must be ACTIVE or ARCHIVED.")
-                if errors:
-                    results.append((render(el), errors, []))
-                    continue
-                rec["UpdatedDateUTC"] = self.now_ms()
-                self.store.put(f"{tid}/Contact", rec["ContactID"], rec)
-                results.append((render(rec), [], []))
-        return self.render.write_response(req, "Contacts", results)
 
     # ---------------------------------------------------------------------- invoices & credit notes
 
@@ -687,7 +538,7 @@ class XeroApp(SandboxApp):
         errors: list[str] = []
         if rec["Status"] not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
             errors.append(f"Documents cannot be created with status {rec['Status']}.")
-        contact, contact_errors = self._resolve_contact(tid, el.get("Contact"))
+        contact, contact_errors = self.contacts.resolve(tid, el.get("Contact"))
         errors += contact_errors
         number = el.get(number_field)
         if taken is None:
@@ -744,7 +595,7 @@ class XeroApp(SandboxApp):
             rec[k] = v
         errors: list[str] = []
         if "Contact" in el:
-            contact, errs = self._resolve_contact(tid, el["Contact"])
+            contact, errs = self.contacts.resolve(tid, el["Contact"])
             errors += errs
             if not errs:
                 if contact.get("_new"):
@@ -788,29 +639,6 @@ class XeroApp(SandboxApp):
         rec["RemainingCredit"] = r2(rec["Total"] - allocated)
         if rec.get("Status") == "AUTHORISED" and rec["RemainingCredit"] <= 0:
             rec["Status"] = "PAID"
-
-    def _resolve_contact(self, tid: str, ref: Any) -> tuple[dict, list[str]]:
-        if not isinstance(ref, dict) or not any(ref.get(k) for k in ("ContactID", "ContactNumber", "Name")):
-            return {}, [
-                "The Contact must contain at least 1 of the following elements to identify the contact: Name, ContactID, ContactNumber"
-            ]
-        if ref.get("ContactID"):
-            c = self._find_contact(tid, ref["ContactID"])
-            return (c, []) if c else ({}, [f"The ContactID {ref['ContactID']} could not be found."])
-        if ref.get("ContactNumber"):
-            c = self._find_contact(tid, ref["ContactNumber"])
-            if c:
-                return c, []
-            if not ref.get("Name"):
-                return {}, [f"The ContactNumber {ref['ContactNumber']} could not be found."]
-        name = str(ref.get("Name", "")).strip()
-        for c in self.store.all(f"{tid}/Contact"):
-            if c["Name"].lower() == name.lower() and c["ContactStatus"] == "ACTIVE":
-                return c, []
-        # Xero creates a contact from a name it does not know (Xero staff, reference §2.5).
-        new = self._new_contact(tid, {"Name": name, "ContactNumber": ref.get("ContactNumber")})
-        new["_new"] = True
-        return new, []
 
     def _get_invoices(self, req: Request) -> Response:
         tid = req.tenant_id  # type: ignore[attr-defined]
@@ -1138,7 +966,7 @@ class XeroApp(SandboxApp):
         self, tid: str, kind: str, contact_id: str, amount: Decimal, currency: str | None = None
     ) -> dict:
         """An overpayment or prepayment, as a bank transaction in Xero would create it (user action)."""
-        contact = self._find_contact(tid, contact_id)
+        contact = self.contacts.find(tid, contact_id)
         if contact is None:
             raise ValueError(f"unknown contact {contact_id}")
         id_field = "OverpaymentID" if kind == "Overpayment" else "PrepaymentID"
@@ -1286,7 +1114,7 @@ class XeroApp(SandboxApp):
                     [],
                 )
             elif action in ("rename_contact", "archive_contact"):
-                c = self._find_contact(tid, kw["contact_id"])
+                c = self.contacts.find(tid, kw["contact_id"])
                 if c is None:
                     raise ValueError(f"unknown contact {kw['contact_id']}")
                 rec = copy.deepcopy(c)
@@ -1294,7 +1122,7 @@ class XeroApp(SandboxApp):
                     rec["Name"] = kw["name"]
                 else:
                     rec["ContactStatus"] = "ARCHIVED"
-                errors = self._contact_errors(tid, rec, rec["ContactID"])
+                errors = self.contacts.errors_for(tid, rec, rec["ContactID"])
                 out = rec
                 if not errors:
                     rec["UpdatedDateUTC"] = self.now_ms()
