@@ -21,11 +21,12 @@ from .backend.contacts import ContactsBackend
 from .backend.documents import DocumentsBackend
 from .backend.items import ItemsBackend
 from .backend.organisation import OrganisationBackend
-from .errors import NOT_FOUND, bad_request, not_found
+from .backend.payments import PaymentsBackend
+from .errors import bad_request
 from .idempotency import IdempotencyCache
 from .limits import RateLimiter
 from .model import D0, r2, render
-from .render import Renderer, echo, json_elements, summarize
+from .render import Renderer, echo, json_elements
 from .settings import ALLOWED_TOKEN_SCOPES, XeroSandboxSettings
 from .wire import ms_from_datetime, parse_date
 
@@ -59,6 +60,9 @@ class XeroApp(SandboxApp):
             self.contacts,
             self.items,
             lambda: self.base_url,
+        )
+        self.payments = PaymentsBackend(
+            self.store, self.lock, self.clock, self.render, self.organisation, self.documents
         )
         self.auth = XeroAuth(self.settings, self.store, self.lock, self.clock, self.organisation.tenants)
         self.limits = RateLimiter(self.settings, self.store, self.lock, self.clock)
@@ -106,6 +110,12 @@ class XeroApp(SandboxApp):
     def _new_contact(self, tid: str, el: dict) -> dict:
         """A contact record as a create would store it (tests build large stores with it)."""
         return self.contacts.new_contact(tid, el)
+
+    def apply_payment(self, tid: str, el: dict) -> tuple[dict | None, list[str]]:
+        return self.payments.apply(tid, el)
+
+    def delete_payment(self, tid: str, payment_id: str) -> tuple[dict | None, list[str]]:
+        return self.payments.delete(tid, payment_id)
 
     def load_seed(self, xero_seed: dict) -> dict[str, str]:
         """Create the seed's tenants with their contacts and items; returns tenant key → tenant id."""
@@ -210,7 +220,7 @@ class XeroApp(SandboxApp):
             ("/Contacts", self.contacts.get_contacts),
             ("/Invoices", self.documents.get_invoices),
             ("/CreditNotes", self.documents.get_credit_notes),
-            ("/Payments", self._get_payments),
+            ("/Payments", self.payments.get_payments),
             ("/Overpayments", self._get_overpayments),
             ("/Prepayments", self._get_prepayments),
         ]:
@@ -220,7 +230,7 @@ class XeroApp(SandboxApp):
         r("GET", API + "/Invoices/(?P<ref>[^/]+)", self.documents.get_invoice)
         r("GET", API + f"/Invoices/(?P<ref>{GUID})/OnlineInvoice", self.documents.get_online_invoice)
         r("GET", API + "/CreditNotes/(?P<ref>[^/]+)", self.documents.get_credit_note)
-        r("GET", API + f"/Payments/(?P<ref>{GUID})", self._get_payment)
+        r("GET", API + f"/Payments/(?P<ref>{GUID})", self.payments.get_payment)
         idem = self.idempotency.wrap
         r("PUT", API + "/Items", idem(lambda q: self.items.write(q, create_only=True)))
         r("POST", API + "/Items", idem(lambda q: self.items.write(q, create_only=False)))
@@ -268,9 +278,9 @@ class XeroApp(SandboxApp):
             API + "/Prepayments/(?P<ref>[^/]+)/Allocations",
             idem(lambda q: self._write_allocations(q, "Prepayment")),
         )
-        r("PUT", API + "/Payments", idem(lambda q: self._write_payments(q, batch=True)))
-        r("POST", API + "/Payments", idem(lambda q: self._write_payments(q, batch=False)))
-        r("POST", API + f"/Payments/(?P<ref>{GUID})", idem(self._delete_payment))
+        r("PUT", API + "/Payments", idem(lambda q: self.payments.write(q, batch=True)))
+        r("POST", API + "/Payments", idem(lambda q: self.payments.write(q, batch=False)))
+        r("POST", API + f"/Payments/(?P<ref>{GUID})", idem(self.payments.delete_request))
         self._register_sandbox_routes()
 
     # ---------------------------------------------------------------------- settings reads
@@ -282,154 +292,6 @@ class XeroApp(SandboxApp):
     # ---------------------------------------------------------------------- invoices & credit notes
 
     # ---------------------------------------------------------------------- payments
-    def _get_payments(self, req: Request) -> Response:
-        return self.render.listing(
-            req,
-            self.store.all(f"{req.tenant_id}/Payment"),
-            "Payments",
-            paged=True,
-            order="UpdatedDateUTC ASC",
-        )
-
-    def _get_payment(self, req: Request) -> Response:
-        p = self.store.get(f"{req.tenant_id}/Payment", req.params["ref"].lower())  # type: ignore[attr-defined]
-        if p is None:
-            return not_found()
-        return self.render.reply("Payments", [render(p)])
-
-    def apply_payment(self, tid: str, el: dict) -> tuple[dict | None, list[str]]:
-        """Validate and apply one payment against an invoice (the API path and the user-action path)."""
-        errors: list[str] = []
-        inv_ref = el.get("Invoice") or {}
-        inv = self.documents.find(
-            tid, "Invoice", inv_ref.get("InvoiceID") or inv_ref.get("InvoiceNumber") or ""
-        )
-        if inv is None:
-            return None, ["An existing Invoice with the specified InvoiceID could not be found"]
-        acct_ref = el.get("Account") or {}
-        acct = next(
-            (
-                a
-                for a in self.organisation.org(tid)["accounts"]
-                if (acct_ref.get("AccountID") and a["AccountID"] == acct_ref["AccountID"])
-                or (acct_ref.get("Code") and a["Code"] == acct_ref["Code"])
-            ),
-            None,
-        )
-        if acct is None:
-            errors.append("Account could not be found")
-        elif acct["Type"] != "BANK" and not acct.get("EnablePaymentsToAccount"):
-            errors.append("Payments can only be made to bank accounts or accounts with payments enabled.")
-        try:
-            amount = r2(Decimal(str(el.get("Amount"))))
-        except (InvalidOperation, TypeError):
-            return None, [*errors, "Amount must be a number."]
-        if amount <= 0:
-            errors.append("Payment amount must be greater than zero.")
-        if inv["Status"] != "AUTHORISED":
-            errors.append("Payments can only be made against Authorised documents")
-        elif amount > inv["AmountDue"]:
-            errors.append("Payment amount exceeds the amount outstanding on this document")
-        try:
-            pay_date = parse_date(el.get("Date")) or self.today()
-        except ValueError as exc:
-            errors.append(str(exc))
-            pay_date = self.today()
-        if errors:
-            return None, errors
-        pid = str(uuid.uuid4())
-        now = self.now_ms()
-        payment = {
-            "PaymentID": pid,
-            "Date": pay_date,
-            "Amount": amount,
-            "BankAmount": amount,
-            "CurrencyRate": Decimal("1.000000"),
-            "Reference": el.get("Reference"),
-            "Status": "AUTHORISED",
-            "PaymentType": "ACCRECPAYMENT" if inv["Type"] == "ACCREC" else "ACCPAYPAYMENT",
-            "IsReconciled": bool(el.get("IsReconciled", False)),
-            "HasAccount": True,
-            "HasValidationErrors": False,
-            "Account": {"AccountID": acct["AccountID"], "Code": acct["Code"], "Name": acct["Name"]},
-            "Invoice": {
-                "InvoiceID": inv["InvoiceID"],
-                "InvoiceNumber": inv.get("InvoiceNumber"),
-                "Type": inv["Type"],
-                "Contact": inv["Contact"],
-                "CurrencyCode": inv["CurrencyCode"],
-            },
-            "UpdatedDateUTC": now,
-        }
-        inv["AmountPaid"] = r2(inv.get("AmountPaid", D0) + amount)
-        inv["Payments"] = [
-            *inv.get("Payments", []),
-            {
-                "PaymentID": pid,
-                "Date": pay_date,
-                "Amount": amount,
-                "Reference": el.get("Reference"),
-                "CurrencyRate": Decimal("1.000000"),
-                "HasAccount": True,
-                "HasValidationErrors": False,
-            },
-        ]
-        self.documents.settle(inv)
-        if inv["Status"] == "PAID":
-            inv["FullyPaidOnDate"] = pay_date
-        inv["UpdatedDateUTC"] = now
-        self.store.put(f"{tid}/Invoice", inv["InvoiceID"], inv)
-        self.store.put(f"{tid}/Payment", pid, payment)
-        return payment, []
-
-    def delete_payment(self, tid: str, payment_id: str) -> tuple[dict | None, list[str]]:
-        p = self.store.get(f"{tid}/Payment", payment_id.lower())
-        if p is None:
-            return None, [NOT_FOUND]
-        if p["Status"] == "DELETED":
-            return None, ["This payment has already been deleted."]
-        now = self.now_ms()
-        p = copy.deepcopy(p)
-        p["Status"] = "DELETED"
-        p["UpdatedDateUTC"] = now
-        inv = self.documents.find(tid, "Invoice", p["Invoice"]["InvoiceID"])
-        if inv is not None:
-            inv["AmountPaid"] = r2(inv.get("AmountPaid", D0) - p["Amount"])
-            inv["Payments"] = [x for x in inv.get("Payments", []) if x["PaymentID"] != p["PaymentID"]]
-            self.documents.settle(inv)
-            inv["UpdatedDateUTC"] = now
-            self.store.put(f"{tid}/Invoice", inv["InvoiceID"], inv)
-        self.store.put(f"{tid}/Payment", p["PaymentID"], p)
-        return p, []
-
-    def _write_payments(self, req: Request, batch: bool) -> Response:
-        tid = req.tenant_id  # type: ignore[attr-defined]
-        try:
-            elements = json_elements(req, "Payments")
-        except (ValueError, json.JSONDecodeError) as exc:
-            return bad_request(str(exc))
-        results = []
-        with self.lock:
-            for el in elements:
-                if el.get("Status") == "DELETED" and el.get("PaymentID"):
-                    p, errors = self.delete_payment(tid, el["PaymentID"])
-                else:
-                    p, errors = self.apply_payment(tid, el)
-                results.append((render(p) if p else render(echo(el)), errors, []))
-        if not batch and results and results[0][1] and not summarize(req):
-            return self.render.write_response(req, "Payments", results)
-        return self.render.write_response(req, "Payments", results)
-
-    def _delete_payment(self, req: Request) -> Response:
-        tid = req.tenant_id  # type: ignore[attr-defined]
-        body = req.json() or {}
-        if str(body.get("Status", "")).upper() != "DELETED":
-            return bad_request("Payments can only be deleted (Status DELETED); no other edits are possible")
-        with self.lock:
-            p, errors = self.delete_payment(tid, req.params["ref"])
-        if errors == [NOT_FOUND]:
-            return not_found()
-        return self.render.write_response(req, "Payments", [(render(p) if p else {}, errors, [])])
 
     # ---------------------------------------------------------------------- allocations, over/prepayments
     def allocate(self, tid: str, kind: str, doc_id: str, el: dict) -> tuple[dict | None, list[str]]:
@@ -641,9 +503,9 @@ class XeroApp(SandboxApp):
                     "Date": kw.get("date"),
                     "Reference": kw.get("reference"),
                 }
-                out, errors = self.apply_payment(tid, el)
+                out, errors = self.payments.apply(tid, el)
             elif action == "delete_payment":
-                out, errors = self.delete_payment(tid, kw["payment_id"])
+                out, errors = self.payments.delete(tid, kw["payment_id"])
             elif action in ("void", "edit", "delete"):
                 inv = self.documents.find(tid, "Invoice", kw["invoice"])
                 if inv is None:
