@@ -7,9 +7,8 @@ public OpenAPI spec. Where the docs are silent or second-hand, the choice made i
 from __future__ import annotations
 
 import copy
-import json
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,18 @@ from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
 from .auth import XeroAuth
+from .backend.allocations import AllocationsBackend
 from .backend.contacts import ContactsBackend
 from .backend.documents import DocumentsBackend
 from .backend.items import ItemsBackend
 from .backend.organisation import OrganisationBackend
 from .backend.payments import PaymentsBackend
-from .errors import bad_request
 from .idempotency import IdempotencyCache
 from .limits import RateLimiter
-from .model import D0, r2, render
-from .render import Renderer, echo, json_elements
+from .model import render
+from .render import Renderer
 from .settings import ALLOWED_TOKEN_SCOPES, XeroSandboxSettings
-from .wire import ms_from_datetime, parse_date
+from .wire import ms_from_datetime
 
 API = "/api.xro/2.0"
 GUID = r"[0-9a-fA-F-]{36}"
@@ -63,6 +62,9 @@ class XeroApp(SandboxApp):
         )
         self.payments = PaymentsBackend(
             self.store, self.lock, self.clock, self.render, self.organisation, self.documents
+        )
+        self.allocations = AllocationsBackend(
+            self.store, self.lock, self.clock, self.render, self.organisation, self.contacts, self.documents
         )
         self.auth = XeroAuth(self.settings, self.store, self.lock, self.clock, self.organisation.tenants)
         self.limits = RateLimiter(self.settings, self.store, self.lock, self.clock)
@@ -116,6 +118,14 @@ class XeroApp(SandboxApp):
 
     def delete_payment(self, tid: str, payment_id: str) -> tuple[dict | None, list[str]]:
         return self.payments.delete(tid, payment_id)
+
+    def allocate(self, tid: str, kind: str, doc_id: str, el: dict) -> tuple[dict | None, list[str]]:
+        return self.allocations.allocate(tid, kind, doc_id, el)
+
+    def create_prepaid(
+        self, tid: str, kind: str, contact_id: str, amount: Decimal, currency: str | None = None
+    ) -> dict:
+        return self.allocations.create_prepaid(tid, kind, contact_id, amount, currency)
 
     def load_seed(self, xero_seed: dict) -> dict[str, str]:
         """Create the seed's tenants with their contacts and items; returns tenant key → tenant id."""
@@ -221,8 +231,8 @@ class XeroApp(SandboxApp):
             ("/Invoices", self.documents.get_invoices),
             ("/CreditNotes", self.documents.get_credit_notes),
             ("/Payments", self.payments.get_payments),
-            ("/Overpayments", self._get_overpayments),
-            ("/Prepayments", self._get_prepayments),
+            ("/Overpayments", self.allocations.get_overpayments),
+            ("/Prepayments", self.allocations.get_prepayments),
         ]:
             r("GET", API + path, handler)
         r("GET", API + "/Items/(?P<ref>[^/]+)", self.items.get_item)
@@ -266,17 +276,17 @@ class XeroApp(SandboxApp):
         r(
             "PUT",
             API + "/CreditNotes/(?P<ref>[^/]+)/Allocations",
-            idem(lambda q: self._write_allocations(q, "CreditNote")),
+            idem(lambda q: self.allocations.write(q, "CreditNote")),
         )
         r(
             "PUT",
             API + "/Overpayments/(?P<ref>[^/]+)/Allocations",
-            idem(lambda q: self._write_allocations(q, "Overpayment")),
+            idem(lambda q: self.allocations.write(q, "Overpayment")),
         )
         r(
             "PUT",
             API + "/Prepayments/(?P<ref>[^/]+)/Allocations",
-            idem(lambda q: self._write_allocations(q, "Prepayment")),
+            idem(lambda q: self.allocations.write(q, "Prepayment")),
         )
         r("PUT", API + "/Payments", idem(lambda q: self.payments.write(q, batch=True)))
         r("POST", API + "/Payments", idem(lambda q: self.payments.write(q, batch=False)))
@@ -294,156 +304,6 @@ class XeroApp(SandboxApp):
     # ---------------------------------------------------------------------- payments
 
     # ---------------------------------------------------------------------- allocations, over/prepayments
-    def allocate(self, tid: str, kind: str, doc_id: str, el: dict) -> tuple[dict | None, list[str]]:
-        key = f"{tid}/{kind}"
-        doc = (
-            self.documents.find(tid, kind, doc_id)
-            if kind == "CreditNote"
-            else self.store.get(key, doc_id.lower())
-        )
-        if doc is None:
-            return None, [f"An existing {kind} with the specified {kind}ID could not be found"]
-        inv_ref = el.get("Invoice") or {}
-        inv = self.documents.find(
-            tid, "Invoice", inv_ref.get("InvoiceID") or inv_ref.get("InvoiceNumber") or ""
-        )
-        errors = []
-        if inv is None:
-            return None, ["An existing Invoice with the specified InvoiceID could not be found"]
-        try:
-            amount = r2(Decimal(str(el.get("Amount"))))
-        except (InvalidOperation, TypeError):
-            return None, ["Amount must be a number."]
-        if doc.get("Status") not in ("AUTHORISED",):
-            errors.append(f"The {kind} must be authorised before it can be allocated.")
-        if inv["Status"] != "AUTHORISED":
-            errors.append("Allocations can only be made against Authorised invoices")
-        if amount <= 0:
-            errors.append("Allocation amount must be greater than zero.")
-        if amount > doc.get("RemainingCredit", D0):
-            errors.append(f"The amount allocated exceeds the remaining credit on this {kind}.")
-        if amount > inv["AmountDue"]:
-            errors.append("The amount allocated exceeds the amount outstanding on the invoice.")
-        if doc.get("CurrencyCode") != inv.get("CurrencyCode"):
-            errors.append("The allocation must be in the currency of both documents.")
-        if errors:
-            return None, errors
-        try:
-            alloc_date = parse_date(el.get("Date")) or self.today()
-        except ValueError as exc:
-            return None, [str(exc)]
-        now = self.now_ms()
-        alloc_id = str(uuid.uuid4())
-        doc.setdefault("Allocations", []).append(
-            {
-                "AllocationID": alloc_id,
-                "Amount": amount,
-                "Date": alloc_date,
-                "Invoice": {"InvoiceID": inv["InvoiceID"], "InvoiceNumber": inv.get("InvoiceNumber")},
-            }
-        )
-        doc["RemainingCredit"] = r2(doc["RemainingCredit"] - amount)
-        if doc["RemainingCredit"] <= 0:
-            doc["Status"] = "PAID"
-        doc["UpdatedDateUTC"] = now
-        inv["AmountCredited"] = r2(inv.get("AmountCredited", D0) + amount)
-        id_field = {
-            "CreditNote": "CreditNoteID",
-            "Overpayment": "OverpaymentID",
-            "Prepayment": "PrepaymentID",
-        }[kind]
-        summary = {
-            id_field: doc[id_field],
-            "AppliedAmount": amount,
-            "Date": alloc_date,
-            "Total": doc.get("Total"),
-        }
-        if kind == "CreditNote":
-            summary["CreditNoteNumber"] = doc.get("CreditNoteNumber")
-        list_key = {"CreditNote": "CreditNotes", "Overpayment": "Overpayments", "Prepayment": "Prepayments"}[
-            kind
-        ]
-        inv[list_key] = [*inv.get(list_key, []), summary]
-        self.documents.settle(inv)
-        if inv["Status"] == "PAID":
-            inv["FullyPaidOnDate"] = alloc_date
-        inv["UpdatedDateUTC"] = now
-        self.store.put(f"{tid}/Invoice", inv["InvoiceID"], inv)
-        self.store.put(key, doc[id_field], doc)
-        out = {
-            "AllocationID": alloc_id,
-            "Amount": amount,
-            "Date": alloc_date,
-            "Invoice": {
-                "InvoiceID": inv["InvoiceID"],
-                "InvoiceNumber": inv.get("InvoiceNumber"),
-                "LineItems": [],
-            },
-            kind: {id_field: doc[id_field], "LineItems": []},
-        }
-        return out, []
-
-    def _write_allocations(self, req: Request, kind: str) -> Response:
-        tid = req.tenant_id  # type: ignore[attr-defined]
-        try:
-            elements = json_elements(req, "Allocations")
-        except (ValueError, json.JSONDecodeError) as exc:
-            return bad_request(str(exc))
-        results = []
-        with self.lock:
-            for el in elements:
-                out, errors = self.allocate(tid, kind, req.params["ref"], el)
-                results.append((render(out) if out else render(echo(el)), errors, []))
-        return self.render.write_response(req, "Allocations", results)
-
-    def create_prepaid(
-        self, tid: str, kind: str, contact_id: str, amount: Decimal, currency: str | None = None
-    ) -> dict:
-        """An overpayment or prepayment, as a bank transaction in Xero would create it (user action)."""
-        contact = self.contacts.find(tid, contact_id)
-        if contact is None:
-            raise ValueError(f"unknown contact {contact_id}")
-        id_field = "OverpaymentID" if kind == "Overpayment" else "PrepaymentID"
-        amount = r2(Decimal(str(amount)))
-        rec = {
-            id_field: str(uuid.uuid4()),
-            "Type": "RECEIVE-OVERPAYMENT" if kind == "Overpayment" else "RECEIVE-PREPAYMENT",
-            "Contact": {"ContactID": contact["ContactID"], "Name": contact["Name"]},
-            "Date": self.today(),
-            "Status": "AUTHORISED",
-            "LineAmountTypes": "NoTax",
-            "SubTotal": amount,
-            "TotalTax": D0,
-            "Total": amount,
-            "RemainingCredit": amount,
-            "CurrencyCode": currency or self.organisation.tenants()[tid]["base"],
-            "CurrencyRate": Decimal("1.000000"),
-            "Allocations": [],
-            "Payments": [],
-            "HasAttachments": False,
-            "UpdatedDateUTC": self.now_ms(),
-        }
-        with self.lock:
-            self.store.put(f"{tid}/{kind}", rec[id_field], rec)
-        return rec
-
-    def _get_overpayments(self, req: Request) -> Response:
-        return self.render.listing(
-            req,
-            self.store.all(f"{req.tenant_id}/Overpayment"),
-            "Overpayments",
-            paged=True,
-            order="UpdatedDateUTC ASC",
-        )
-
-    def _get_prepayments(self, req: Request) -> Response:
-        return self.render.listing(
-            req,
-            self.store.all(f"{req.tenant_id}/Prepayment"),
-            "Prepayments",
-            paged=True,
-            order="UpdatedDateUTC ASC",
-        )
 
     # ================================================================================ control API
     def _register_sandbox_routes(self) -> None:
@@ -532,7 +392,7 @@ class XeroApp(SandboxApp):
                     if errors:
                         raise ValueError("; ".join(errors))
                     cn = created["CreditNoteID"]
-                out, errors = self.allocate(
+                out, errors = self.allocations.allocate(
                     tid,
                     "CreditNote",
                     cn,
@@ -542,7 +402,7 @@ class XeroApp(SandboxApp):
                     out["CreditNoteID"] = cn
             elif action in ("overpayment", "prepayment"):
                 out, errors = (
-                    self.create_prepaid(
+                    self.allocations.create_prepaid(
                         tid, action.title(), kw["contact_id"], kw["amount"], kw.get("currency")
                     ),
                     [],
