@@ -1,7 +1,10 @@
-"""The Xero Accounting API emulator: routes, auth, limits, idempotency and document semantics.
+"""The Xero Accounting API emulator, composed: auth, limits and idempotency around a route table whose
+handlers live in per-resource backends (see the package docstring for the map).
 
-Facts and sources: ../shared/reference/xero-api.md (xero-python 15.2.0 mechanics, Xero docs) and the
-public OpenAPI spec. Where the docs are silent or second-hand, the choice made is noted inline.
+:class:`XeroApp` owns the lifecycle (state directory, seed, reset, the URL it listens on) and the
+request hooks; every rule lives in the module of the concern it belongs to. Facts and sources:
+../shared/reference/xero-api.md (xero-python 15.2.0 mechanics, Xero docs) and the public OpenAPI
+spec. Where the docs are silent or second-hand, the choice made is noted inline where it is made.
 """
 
 from __future__ import annotations
@@ -16,21 +19,28 @@ from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
 from .auth import XeroAuth
-from .backend.allocations import AllocationsBackend
-from .backend.contacts import ContactsBackend
-from .backend.documents import DocumentsBackend
-from .backend.items import ItemsBackend
-from .backend.organisation import OrganisationBackend
-from .backend.payments import PaymentsBackend
-from .idempotency import IdempotencyCache
+from .backend import XeroBackends
+from .backend.documents import TRANSITIONS as INVOICE_TRANSITIONS
+from .idempotency import IDEMPOTENCY, IdempotencyCache
 from .limits import RateLimiter
 from .model import render
 from .render import Renderer
+from .routes import API, GUID, api_routes, control_routes
 from .settings import ALLOWED_TOKEN_SCOPES, XeroSandboxSettings
 from .wire import ms_from_datetime
 
-API = "/api.xro/2.0"
-GUID = r"[0-9a-fA-F-]{36}"
+__all__ = [
+    "ALLOWED_TOKEN_SCOPES",
+    "API",
+    "GUID",
+    "IDEMPOTENCY",
+    "INVOICE_TRANSITIONS",
+    "XeroApp",
+    "XeroSandboxSettings",
+]
+
+# What /_sandbox/state counts per tenant.
+STATE_KINDS = ("Contact", "Item", "Invoice", "CreditNote", "Payment", "Overpayment", "Prepayment")
 
 
 class XeroApp(SandboxApp):
@@ -47,29 +57,28 @@ class XeroApp(SandboxApp):
         self.store = RecordStore(Path(state_dir) / "xero.sqlite3" if state_dir else None)
         self.base_url = "http://127.0.0.1"
         self.render = Renderer(self.settings, self.clock)
-        self.organisation = OrganisationBackend(self.store, self.lock, self.clock, self.render)
-        self.contacts = ContactsBackend(self.store, self.lock, self.clock, self.render)
-        self.items = ItemsBackend(self.store, self.lock, self.clock, self.render, self.organisation)
-        self.documents = DocumentsBackend(
-            self.store,
-            self.lock,
-            self.clock,
-            self.render,
-            self.organisation,
-            self.contacts,
-            self.items,
-            lambda: self.base_url,
+        self.backends = XeroBackends.build(
+            self.store, self.lock, self.clock, self.render, lambda: self.base_url
         )
-        self.payments = PaymentsBackend(
-            self.store, self.lock, self.clock, self.render, self.organisation, self.documents
+        self.auth = XeroAuth(
+            self.settings, self.store, self.lock, self.clock, self.backends.organisation.tenants
         )
-        self.allocations = AllocationsBackend(
-            self.store, self.lock, self.clock, self.render, self.organisation, self.contacts, self.documents
-        )
-        self.auth = XeroAuth(self.settings, self.store, self.lock, self.clock, self.organisation.tenants)
         self.limits = RateLimiter(self.settings, self.store, self.lock, self.clock)
         self.idempotency = IdempotencyCache(self.settings, self.store, self.lock, self.clock)
         self._register()
+
+    def _register(self) -> None:
+        controls = control_routes(
+            reset=self._ctl_reset,
+            seed=self._ctl_seed,
+            limits=self._ctl_limits,
+            state=self._ctl_state,
+            refresh_token=self._ctl_refresh_token,
+            act=self._ctl_act,
+        )
+        for route in api_routes(self.backends, self.auth) + controls:
+            handler = self.idempotency.wrap(route.handler) if route.idempotent else route.handler
+            self.router.add(route.method, route.pattern, handler)
 
     # ================================================================================ lifecycle
     def bind(self, url: str) -> None:
@@ -89,49 +98,11 @@ class XeroApp(SandboxApp):
             self.store.clear()
             self.limits.clear()
 
-    def tenants(self) -> dict[str, dict]:
-        return self.organisation.tenants()
-
-    def add_tenant(
-        self,
-        name: str,
-        region: str = "AU",
-        base_currency: str = "AUD",
-        currencies: list[str] | None = None,
-        tenant_id: str | None = None,
-        key: str | None = None,
-    ) -> str:
-        return self.organisation.add_tenant(name, region, base_currency, currencies, tenant_id, key)
-
-    def org(self, tid: str) -> dict:
-        return self.organisation.org(tid)
-
-    def rates(self, tid: str) -> dict[str, Decimal]:
-        return self.organisation.rates(tid)
-
-    def _new_contact(self, tid: str, el: dict) -> dict:
-        """A contact record as a create would store it (tests build large stores with it)."""
-        return self.contacts.new_contact(tid, el)
-
-    def apply_payment(self, tid: str, el: dict) -> tuple[dict | None, list[str]]:
-        return self.payments.apply(tid, el)
-
-    def delete_payment(self, tid: str, payment_id: str) -> tuple[dict | None, list[str]]:
-        return self.payments.delete(tid, payment_id)
-
-    def allocate(self, tid: str, kind: str, doc_id: str, el: dict) -> tuple[dict | None, list[str]]:
-        return self.allocations.allocate(tid, kind, doc_id, el)
-
-    def create_prepaid(
-        self, tid: str, kind: str, contact_id: str, amount: Decimal, currency: str | None = None
-    ) -> dict:
-        return self.allocations.create_prepaid(tid, kind, contact_id, amount, currency)
-
     def load_seed(self, xero_seed: dict) -> dict[str, str]:
         """Create the seed's tenants with their contacts and items; returns tenant key → tenant id."""
         ids = {}
         for t in xero_seed.get("tenants", []):
-            tid = self.organisation.add_tenant(
+            tid = self.add_tenant(
                 t["name"],
                 t.get("region", "AU"),
                 t.get("base_currency", "AUD"),
@@ -142,14 +113,12 @@ class XeroApp(SandboxApp):
             ids[t.get("key", tid)] = tid
         for key, tid in ids.items():
             per = xero_seed.get("per_tenant", {}).get(key) or xero_seed.get(key) or {}
-            contacts = per.get("contacts", [])
-            items = per.get("items", [])
             with self.lock, self.store.transaction():
-                for c in contacts:
-                    rec = self.contacts.new_contact(tid, c)
+                for c in per.get("contacts", []):
+                    rec = self.backends.contacts.new_contact(tid, c)
                     self.store.put(f"{tid}/Contact", rec["ContactID"], rec)
-                for it in items:
-                    rec = self.items.new_item(tid, it, unitdp=4)
+                for it in per.get("items", []):
+                    rec = self.backends.items.new_item(tid, it, unitdp=4)
                     self.store.put(f"{tid}/Item", rec["ItemID"], rec)
         if not self.store.get_meta("refresh_tokens"):
             self.issue_refresh_token()
@@ -166,22 +135,11 @@ class XeroApp(SandboxApp):
             "scopes": ALLOWED_TOKEN_SCOPES.split(),
             "tenants": [
                 {"tenantId": tid, "tenantName": t["name"], "tenantType": "ORGANISATION", "key": t["key"]}
-                for tid, t in self.organisation.tenants().items()
+                for tid, t in self.tenants().items()
             ],
         }
 
-    # ================================================================================ auth, limits
-    def issue_refresh_token(self) -> str:
-        """The token a first OAuth consent would hand the app (the sandbox skips the browser step)."""
-        return self.auth.issue_refresh_token()
-
-    def limits_for(self, tid: str) -> dict[str, int]:
-        return self.limits.limits_for(tid)
-
-    def set_limits(self, tid: str, **limits: int) -> None:
-        self.limits.set_limits(tid, **limits)
-
-    # ================================================================================ dispatch hooks
+    # ================================================================================ request hooks
     def before(self, req: Request) -> Response | None:
         """Authenticate, find the tenant, then count the call against the limits (or refuse it)."""
         path = req.raw_path.lower()
@@ -212,112 +170,60 @@ class XeroApp(SandboxApp):
         finally:
             self.limits.release(req)
 
-    # ================================================================================ helpers
+    # ================================================================================ in-process API
+    # Short names tests, benchmarks and the demo use; each hands over to the module that owns the rule.
+    def tenants(self) -> dict[str, dict]:
+        return self.backends.organisation.tenants()
 
-    # ================================================================================ routes
-    def _register(self) -> None:
-        r = self.router.add
-        r("POST", "/connect/token", self.auth.token)
-        r("GET", "/connections", self.auth.connections)
-        for path, handler in [
-            ("/Organisation", self.organisation.get_organisation),
-            ("/Currencies", self.organisation.get_currencies),
-            ("/TaxRates", self.organisation.get_tax_rates),
-            ("/TrackingCategories", self.organisation.get_tracking),
-            ("/Accounts", self.organisation.get_accounts),
-            ("/BrandingThemes", self.organisation.get_branding),
-            ("/Items", self.items.get_items),
-            ("/Contacts", self.contacts.get_contacts),
-            ("/Invoices", self.documents.get_invoices),
-            ("/CreditNotes", self.documents.get_credit_notes),
-            ("/Payments", self.payments.get_payments),
-            ("/Overpayments", self.allocations.get_overpayments),
-            ("/Prepayments", self.allocations.get_prepayments),
-        ]:
-            r("GET", API + path, handler)
-        r("GET", API + "/Items/(?P<ref>[^/]+)", self.items.get_item)
-        r("GET", API + "/Contacts/(?P<ref>[^/]+)", self.contacts.get_contact)
-        r("GET", API + "/Invoices/(?P<ref>[^/]+)", self.documents.get_invoice)
-        r("GET", API + f"/Invoices/(?P<ref>{GUID})/OnlineInvoice", self.documents.get_online_invoice)
-        r("GET", API + "/CreditNotes/(?P<ref>[^/]+)", self.documents.get_credit_note)
-        r("GET", API + f"/Payments/(?P<ref>{GUID})", self.payments.get_payment)
-        idem = self.idempotency.wrap
-        r("PUT", API + "/Items", idem(lambda q: self.items.write(q, create_only=True)))
-        r("POST", API + "/Items", idem(lambda q: self.items.write(q, create_only=False)))
-        r("PUT", API + "/Contacts", idem(lambda q: self.contacts.write(q, create_only=True)))
-        r("POST", API + "/Contacts", idem(lambda q: self.contacts.write(q, create_only=False)))
-        r(
-            "POST",
-            API + "/Contacts/(?P<ref>[^/]+)",
-            idem(lambda q: self.contacts.write(q, create_only=False)),
-        )
-        r("PUT", API + "/Invoices", idem(lambda q: self.documents.write(q, "Invoice", create_only=True)))
-        r("POST", API + "/Invoices", idem(lambda q: self.documents.write(q, "Invoice", create_only=False)))
-        r(
-            "POST",
-            API + "/Invoices/(?P<ref>[^/]+)",
-            idem(lambda q: self.documents.write(q, "Invoice", create_only=False)),
-        )
-        r(
-            "PUT",
-            API + "/CreditNotes",
-            idem(lambda q: self.documents.write(q, "CreditNote", create_only=True)),
-        )
-        r(
-            "POST",
-            API + "/CreditNotes",
-            idem(lambda q: self.documents.write(q, "CreditNote", create_only=False)),
-        )
-        r(
-            "POST",
-            API + "/CreditNotes/(?P<ref>[^/]+)",
-            idem(lambda q: self.documents.write(q, "CreditNote", create_only=False)),
-        )
-        r(
-            "PUT",
-            API + "/CreditNotes/(?P<ref>[^/]+)/Allocations",
-            idem(lambda q: self.allocations.write(q, "CreditNote")),
-        )
-        r(
-            "PUT",
-            API + "/Overpayments/(?P<ref>[^/]+)/Allocations",
-            idem(lambda q: self.allocations.write(q, "Overpayment")),
-        )
-        r(
-            "PUT",
-            API + "/Prepayments/(?P<ref>[^/]+)/Allocations",
-            idem(lambda q: self.allocations.write(q, "Prepayment")),
-        )
-        r("PUT", API + "/Payments", idem(lambda q: self.payments.write(q, batch=True)))
-        r("POST", API + "/Payments", idem(lambda q: self.payments.write(q, batch=False)))
-        r("POST", API + f"/Payments/(?P<ref>{GUID})", idem(self.payments.delete_request))
-        self._register_sandbox_routes()
+    def add_tenant(
+        self,
+        name: str,
+        region: str = "AU",
+        base_currency: str = "AUD",
+        currencies: list[str] | None = None,
+        tenant_id: str | None = None,
+        key: str | None = None,
+    ) -> str:
+        return self.backends.organisation.add_tenant(name, region, base_currency, currencies, tenant_id, key)
 
-    # ---------------------------------------------------------------------- settings reads
+    def org(self, tid: str) -> dict:
+        return self.backends.organisation.org(tid)
 
-    # ---------------------------------------------------------------------- items
+    def rates(self, tid: str) -> dict[str, Decimal]:
+        return self.backends.organisation.rates(tid)
 
-    # ---------------------------------------------------------------------- contacts
+    def _new_contact(self, tid: str, el: dict) -> dict:
+        """A contact record as a create would store it (tests build large stores with it)."""
+        return self.backends.contacts.new_contact(tid, el)
 
-    # ---------------------------------------------------------------------- invoices & credit notes
+    def apply_payment(self, tid: str, el: dict) -> tuple[dict | None, list[str]]:
+        return self.backends.payments.apply(tid, el)
 
-    # ---------------------------------------------------------------------- payments
+    def delete_payment(self, tid: str, payment_id: str) -> tuple[dict | None, list[str]]:
+        return self.backends.payments.delete(tid, payment_id)
 
-    # ---------------------------------------------------------------------- allocations, over/prepayments
+    def allocate(self, tid: str, kind: str, doc_id: str, el: dict) -> tuple[dict | None, list[str]]:
+        return self.backends.allocations.allocate(tid, kind, doc_id, el)
 
-    # ================================================================================ control API
-    def _register_sandbox_routes(self) -> None:
-        r = self.router.add
-        r("POST", "/_sandbox/reset", lambda q: (self.reset(), Response.json({"reset": True}))[1])
-        r("POST", "/_sandbox/seed", self._ctl_seed)
-        r("POST", "/_sandbox/limits", self._ctl_limits)
-        r("GET", "/_sandbox/state", self._ctl_state)
-        r(
-            "POST",
-            "/_sandbox/refresh_token",
-            lambda q: Response.json({"refresh_token": self.issue_refresh_token()}),
-        )
-        r("POST", "/_sandbox/act/(?P<action>[a-z_]+)", self._ctl_act)
+    def create_prepaid(
+        self, tid: str, kind: str, contact_id: str, amount: Decimal, currency: str | None = None
+    ) -> dict:
+        return self.backends.allocations.create_prepaid(tid, kind, contact_id, amount, currency)
+
+    def issue_refresh_token(self) -> str:
+        """The token a first OAuth consent would hand the app (the sandbox skips the browser step)."""
+        return self.auth.issue_refresh_token()
+
+    def limits_for(self, tid: str) -> dict[str, int]:
+        return self.limits.limits_for(tid)
+
+    def set_limits(self, tid: str, **limits: int) -> None:
+        self.limits.set_limits(tid, **limits)
+
+    # ================================================================================ /_sandbox controls
+    def _ctl_reset(self, req: Request) -> Response:
+        self.reset()
+        return Response.json({"reset": True})
 
     def _ctl_seed(self, req: Request) -> Response:
         body = req.json() or {}
@@ -338,22 +244,18 @@ class XeroApp(SandboxApp):
         return Response.json({"limits": self.limits_for(body["tenant_id"])})
 
     def _ctl_state(self, req: Request) -> Response:
-        counts = {}
-        for tid in self.organisation.tenants():
-            counts[tid] = {
-                k: self.store.count(f"{tid}/{k}")
-                for k in ("Contact", "Item", "Invoice", "CreditNote", "Payment", "Overpayment", "Prepayment")
-            }
-        return Response.json(
-            {"tenants": self.organisation.tenants(), "counts": counts, "clock": self.clock.state()}
-        )
+        counts = {tid: {k: self.store.count(f"{tid}/{k}") for k in STATE_KINDS} for tid in self.tenants()}
+        return Response.json({"tenants": self.tenants(), "counts": counts, "clock": self.clock.state()})
+
+    def _ctl_refresh_token(self, req: Request) -> Response:
+        return Response.json({"refresh_token": self.issue_refresh_token()})
 
     def act(self, action: str, **kw: Any) -> dict:
         """Do what a Xero user would do in the Xero UI; every change goes through the API's own logic."""
         tid = kw["tenant_id"]
         with self.lock:
             if action == "pay":
-                inv = self.documents.find(tid, "Invoice", kw["invoice"])
+                inv = self.backends.documents.find(tid, "Invoice", kw["invoice"])
                 if inv is None:
                     raise ValueError(f"unknown invoice {kw['invoice']}")
                 el = {
@@ -363,25 +265,25 @@ class XeroApp(SandboxApp):
                     "Date": kw.get("date"),
                     "Reference": kw.get("reference"),
                 }
-                out, errors = self.payments.apply(tid, el)
+                out, errors = self.backends.payments.apply(tid, el)
             elif action == "delete_payment":
-                out, errors = self.payments.delete(tid, kw["payment_id"])
+                out, errors = self.backends.payments.delete(tid, kw["payment_id"])
             elif action in ("void", "edit", "delete"):
-                inv = self.documents.find(tid, "Invoice", kw["invoice"])
+                inv = self.backends.documents.find(tid, "Invoice", kw["invoice"])
                 if inv is None:
                     raise ValueError(f"unknown invoice {kw['invoice']}")
                 changes = {"VOID": {"Status": "VOIDED"}, "DELETE": {"Status": "DELETED"}}.get(
                     action.upper(), kw.get("changes", {})
                 )
-                out, errors = self.documents.update(tid, "Invoice", inv, changes, 4)
+                out, errors = self.backends.documents.update(tid, "Invoice", inv, changes, 4)
             elif action == "create_invoice":
-                out, errors = self.documents.upsert(
+                out, errors = self.backends.documents.upsert(
                     tid, "Invoice", kw["invoice"], create_only=True, ref=None, unitdp=4
                 )
             elif action == "credit":
                 cn = kw.get("credit_note_id")
                 if not cn:
-                    created, errors = self.documents.upsert(
+                    created, errors = self.backends.documents.upsert(
                         tid,
                         "CreditNote",
                         {**kw["credit_note"], "Type": "ACCRECCREDIT", "Status": "AUTHORISED"},
@@ -392,7 +294,7 @@ class XeroApp(SandboxApp):
                     if errors:
                         raise ValueError("; ".join(errors))
                     cn = created["CreditNoteID"]
-                out, errors = self.allocations.allocate(
+                out, errors = self.backends.allocations.allocate(
                     tid,
                     "CreditNote",
                     cn,
@@ -402,13 +304,13 @@ class XeroApp(SandboxApp):
                     out["CreditNoteID"] = cn
             elif action in ("overpayment", "prepayment"):
                 out, errors = (
-                    self.allocations.create_prepaid(
+                    self.backends.allocations.create_prepaid(
                         tid, action.title(), kw["contact_id"], kw["amount"], kw.get("currency")
                     ),
                     [],
                 )
             elif action in ("rename_contact", "archive_contact"):
-                c = self.contacts.find(tid, kw["contact_id"])
+                c = self.backends.contacts.find(tid, kw["contact_id"])
                 if c is None:
                     raise ValueError(f"unknown contact {kw['contact_id']}")
                 rec = copy.deepcopy(c)
@@ -416,7 +318,7 @@ class XeroApp(SandboxApp):
                     rec["Name"] = kw["name"]
                 else:
                     rec["ContactStatus"] = "ARCHIVED"
-                errors = self.contacts.errors_for(tid, rec, rec["ContactID"])
+                errors = self.backends.contacts.errors_for(tid, rec, rec["ContactID"])
                 out = rec
                 if not errors:
                     rec["UpdatedDateUTC"] = self.now_ms()
