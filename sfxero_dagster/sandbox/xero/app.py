@@ -9,7 +9,6 @@ spec. Where the docs are silent or second-hand, the choice made is noted inline 
 
 from __future__ import annotations
 
-import copy
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -18,12 +17,12 @@ from typing import Any
 from ..clock import SandboxClock
 from ..httpbase import Request, Response, SandboxApp
 from ..store import RecordStore
+from .actor import XeroActor
 from .auth import XeroAuth
 from .backend import XeroBackends
 from .backend.documents import TRANSITIONS as INVOICE_TRANSITIONS
 from .idempotency import IDEMPOTENCY, IdempotencyCache
 from .limits import RateLimiter
-from .model import render
 from .render import Renderer
 from .routes import API, GUID, api_routes, control_routes
 from .settings import ALLOWED_TOKEN_SCOPES, XeroSandboxSettings
@@ -65,6 +64,7 @@ class XeroApp(SandboxApp):
         )
         self.limits = RateLimiter(self.settings, self.store, self.lock, self.clock)
         self.idempotency = IdempotencyCache(self.settings, self.store, self.lock, self.clock)
+        self.actor = XeroActor(self.backends, self.lock)
         self._register()
 
     def _register(self) -> None:
@@ -74,7 +74,7 @@ class XeroApp(SandboxApp):
             limits=self._ctl_limits,
             state=self._ctl_state,
             refresh_token=self._ctl_refresh_token,
-            act=self._ctl_act,
+            act=self.actor.handle,
         )
         for route in api_routes(self.backends, self.auth) + controls:
             handler = self.idempotency.wrap(route.handler) if route.idempotent else route.handler
@@ -210,6 +210,10 @@ class XeroApp(SandboxApp):
     ) -> dict:
         return self.backends.allocations.create_prepaid(tid, kind, contact_id, amount, currency)
 
+    def act(self, action: str, **kw: Any) -> dict:
+        """Do what a Xero user would do in the Xero UI (see actor.py)."""
+        return self.actor.act(action, **kw)
+
     def issue_refresh_token(self) -> str:
         """The token a first OAuth consent would hand the app (the sandbox skips the browser step)."""
         return self.auth.issue_refresh_token()
@@ -249,88 +253,3 @@ class XeroApp(SandboxApp):
 
     def _ctl_refresh_token(self, req: Request) -> Response:
         return Response.json({"refresh_token": self.issue_refresh_token()})
-
-    def act(self, action: str, **kw: Any) -> dict:
-        """Do what a Xero user would do in the Xero UI; every change goes through the API's own logic."""
-        tid = kw["tenant_id"]
-        with self.lock:
-            if action == "pay":
-                inv = self.backends.documents.find(tid, "Invoice", kw["invoice"])
-                if inv is None:
-                    raise ValueError(f"unknown invoice {kw['invoice']}")
-                el = {
-                    "Invoice": {"InvoiceID": inv["InvoiceID"]},
-                    "Account": {"Code": kw.get("account", "090")},
-                    "Amount": kw.get("amount", inv["AmountDue"]),
-                    "Date": kw.get("date"),
-                    "Reference": kw.get("reference"),
-                }
-                out, errors = self.backends.payments.apply(tid, el)
-            elif action == "delete_payment":
-                out, errors = self.backends.payments.delete(tid, kw["payment_id"])
-            elif action in ("void", "edit", "delete"):
-                inv = self.backends.documents.find(tid, "Invoice", kw["invoice"])
-                if inv is None:
-                    raise ValueError(f"unknown invoice {kw['invoice']}")
-                changes = {"VOID": {"Status": "VOIDED"}, "DELETE": {"Status": "DELETED"}}.get(
-                    action.upper(), kw.get("changes", {})
-                )
-                out, errors = self.backends.documents.update(tid, "Invoice", inv, changes, 4)
-            elif action == "create_invoice":
-                out, errors = self.backends.documents.upsert(
-                    tid, "Invoice", kw["invoice"], create_only=True, ref=None, unitdp=4
-                )
-            elif action == "credit":
-                cn = kw.get("credit_note_id")
-                if not cn:
-                    created, errors = self.backends.documents.upsert(
-                        tid,
-                        "CreditNote",
-                        {**kw["credit_note"], "Type": "ACCRECCREDIT", "Status": "AUTHORISED"},
-                        create_only=True,
-                        ref=None,
-                        unitdp=4,
-                    )
-                    if errors:
-                        raise ValueError("; ".join(errors))
-                    cn = created["CreditNoteID"]
-                out, errors = self.backends.allocations.allocate(
-                    tid,
-                    "CreditNote",
-                    cn,
-                    {"Invoice": {"InvoiceID": kw["invoice"]}, "Amount": kw["amount"], "Date": kw.get("date")},
-                )
-                if out:
-                    out["CreditNoteID"] = cn
-            elif action in ("overpayment", "prepayment"):
-                out, errors = (
-                    self.backends.allocations.create_prepaid(
-                        tid, action.title(), kw["contact_id"], kw["amount"], kw.get("currency")
-                    ),
-                    [],
-                )
-            elif action in ("rename_contact", "archive_contact"):
-                c = self.backends.contacts.find(tid, kw["contact_id"])
-                if c is None:
-                    raise ValueError(f"unknown contact {kw['contact_id']}")
-                rec = copy.deepcopy(c)
-                if action == "rename_contact":
-                    rec["Name"] = kw["name"]
-                else:
-                    rec["ContactStatus"] = "ARCHIVED"
-                errors = self.backends.contacts.errors_for(tid, rec, rec["ContactID"])
-                out = rec
-                if not errors:
-                    rec["UpdatedDateUTC"] = self.now_ms()
-                    self.store.put(f"{tid}/Contact", rec["ContactID"], rec)
-            else:
-                raise ValueError(f"unknown action {action!r}")
-        if errors:
-            raise ValueError("; ".join(errors))
-        return render(out) if out else {}
-
-    def _ctl_act(self, req: Request) -> Response:
-        try:
-            return Response.json(self.act(req.params["action"], **(req.json() or {})))
-        except (KeyError, ValueError) as exc:
-            return Response.json({"error": str(exc)}, 400)
