@@ -11,7 +11,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ...clock import SandboxClock
@@ -24,6 +24,7 @@ from ..wire import parse_date
 from .base import Backend
 from .contacts import ContactsBackend
 from .items import ItemsBackend
+from .lines import LineRules
 from .organisation import OrganisationBackend
 
 TRANSITIONS = {
@@ -53,6 +54,7 @@ class DocumentsBackend(Backend):
         self.contacts = contacts
         self.items = items
         self.base_url = base_url  # where the emulator listens, for online-invoice URLs
+        self.lines = LineRules(organisation, items)
 
     def find(self, tid: str, kind: str, ref: str) -> dict | None:
         if not ref:
@@ -113,81 +115,7 @@ class DocumentsBackend(Backend):
         }
         approving = rec.get("Status") in ("AUTHORISED", "SUBMITTED")
         for li in lines:
-            if li.get("ItemCode"):
-                item = self.items.find(tid, li["ItemCode"])
-                if item is None:
-                    errors.append(f"Item code '{li['ItemCode']}' is not valid.")
-                else:
-                    sd = item.get("SalesDetails") or {}
-                    li.setdefault("Description", item.get("Description") or item["Name"])
-                    if "UnitAmount" not in li and "LineAmount" not in li and "UnitPrice" in sd:
-                        li["UnitAmount"] = sd["UnitPrice"]
-                    if sd.get("AccountCode"):
-                        li.setdefault("AccountCode", sd["AccountCode"])
-                    if sd.get("TaxType"):
-                        li.setdefault("TaxType", sd["TaxType"])
-            if li.get("AccountCode"):
-                acct = self.organisation.account(tid, li["AccountCode"])
-                if acct is None:
-                    errors.append(
-                        f"Account code '{li['AccountCode']}' is not a valid code for this document."
-                    )
-                else:
-                    li.setdefault("TaxType", acct["TaxType"])
-                    li["AccountID"] = acct["AccountID"]
-            elif approving:
-                errors.append("Account code must be specified on every line of an approved document.")
-            if li.get("TaxType") and li["TaxType"] not in rates:
-                errors.append(
-                    f"The TaxType code '{li['TaxType']}' does not exist or cannot be used for this type of transaction."
-                )
-            if li.get("Description") and len(li["Description"]) > 4000:
-                errors.append("Description must not be more than 4000 characters long.")
-            if approving and not li.get("Description"):
-                errors.append("Description must be specified on every line of an approved document.")
-            try:
-                for fld in ("Quantity", "UnitAmount", "DiscountRate", "DiscountAmount", "LineAmount"):
-                    if li.get(fld) is not None:
-                        li[fld] = Decimal(str(li[fld]))
-            except InvalidOperation:
-                errors.append("Quantity, UnitAmount and discounts must be numbers.")
-                continue
-            if li.get("DiscountRate") is not None and li.get("DiscountAmount") is not None:
-                errors.append("A line item can have a DiscountRate or a DiscountAmount, not both.")
-            if li.get("DiscountRate") is not None and not (0 <= li["DiscountRate"] <= 100):
-                errors.append("DiscountRate must be between 0 and 100.")
-            tracking = li.get("Tracking") or []
-            if len(tracking) > 2:
-                errors.append("A line item can have at most two tracking categories.")
-            for tr in tracking:
-                cat = categories.get(str(tr.get("Name", "")).lower())
-                if cat is None:
-                    errors.append(
-                        f"The Tracking Category '{tr.get('Name')}' does not exist or is not active."
-                    )
-                    continue
-                opt = next(
-                    (
-                        o
-                        for o in cat["Options"]
-                        if o["Name"].lower() == str(tr.get("Option", "")).lower() and o["Status"] == "ACTIVE"
-                    ),
-                    None,
-                )
-                if opt is None:
-                    errors.append(
-                        f"The Tracking Option '{tr.get('Option')}' does not exist for the Tracking Category '{cat['Name']}'."
-                    )
-                    continue
-                tr.update(
-                    {
-                        "Name": cat["Name"],
-                        "Option": opt["Name"],
-                        "TrackingCategoryID": cat["TrackingCategoryID"],
-                        "TrackingOptionID": opt["TrackingOptionID"],
-                    }
-                )
-            li.setdefault("LineItemID", str(uuid.uuid4()))
+            errors += self.lines.check(tid, li, rates=rates, categories=categories, approving=approving)
         if errors:
             return errors
         totals = compute_lines(lines, lat, rates, unitdp)
