@@ -75,8 +75,8 @@ def api_routes(b: XeroBackends, auth: XeroAuth) -> list[Route]:
         # payments
         Route("GET", API + "/Payments", pays.get_payments),
         Route("GET", API + f"/Payments/(?P<ref>{GUID})", pays.get_payment),
-        write("PUT", API + "/Payments", partial(pays.write, batch=True)),
-        write("POST", API + "/Payments", partial(pays.write, batch=False)),
+        write("PUT", API + "/Payments", pays.write),
+        write("POST", API + "/Payments", pays.write),
         write("POST", API + f"/Payments/(?P<ref>{GUID})", pays.delete_request),
         # allocations, overpayments, prepayments
         write("PUT", API + f"/CreditNotes/{REF}/Allocations", partial(allocs.write, kind="CreditNote")),

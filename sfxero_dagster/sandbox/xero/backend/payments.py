@@ -14,7 +14,7 @@ from ...httpbase import Request, Response
 from ...store import RecordStore
 from ..errors import NOT_FOUND, bad_request, not_found
 from ..model import D0, r2, render
-from ..render import Renderer, echo, json_elements, summarize
+from ..render import Renderer, echo, json_elements
 from ..wire import parse_date
 from .base import Backend
 from .documents import DocumentsBackend
@@ -155,7 +155,8 @@ class PaymentsBackend(Backend):
         self.store.put(f"{tid}/Payment", p["PaymentID"], p)
         return p, []
 
-    def write(self, req: Request, batch: bool) -> Response:
+    def write(self, req: Request) -> Response:
+        """PUT or POST /Payments: new payments, or ``Status: DELETED`` for existing ones (alike either way)."""
         tid = req.tenant_id  # type: ignore[attr-defined]
         try:
             elements = json_elements(req, "Payments")
@@ -169,8 +170,6 @@ class PaymentsBackend(Backend):
                 else:
                     p, errors = self.apply(tid, el)
                 results.append((render(p) if p else render(echo(el)), errors, []))
-        if not batch and results and results[0][1] and not summarize(req):
-            return self.render.write_response(req, "Payments", results)
         return self.render.write_response(req, "Payments", results)
 
     def delete_request(self, req: Request) -> Response:
