@@ -17,6 +17,7 @@ Laid out as moto lays out a service:
 Adding an endpoint touches three places: one line in ``routes.py``; the handler and its rules in the
 backend module of the resource it serves (a new resource gets a new module there, built in
 ``backend/__init__.py``); and its tests in ``sfxero_dagster_tests/sandbox_xero/``.
-``test_layout.py`` there checks that every route is served by a backend or auth and that every
-handler a backend defines is routed.
+``test_layout.py`` there checks that every route is served by a backend (or auth) and that every
+handler a backend defines is routed; ``sandbox_kernel/test_import_graph_xero.py`` that no import
+circle runs through these modules and that none grows past ~500 lines without saying why.
 """
