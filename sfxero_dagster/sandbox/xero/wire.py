@@ -1,4 +1,4 @@
-"""Xero's wire conventions: .NET JSON dates, no nulls, envelopes and ValidationException bodies."""
+"""Xero's wire conventions: .NET JSON dates, no nulls and the response envelope (errors: errors.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..httpbase import Response
-
 _MS = re.compile(r"^/Date\((-?\d+)([+-]\d{2})?(\d{2})?\)/$")
-NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
 
 
 def ms_from_datetime(dt: datetime) -> int:
@@ -84,23 +81,3 @@ def envelope(app_name: str, now_ms: int, key: str, items: list[dict], **extra: A
     body.update(extra)
     body[key] = items
     return prune(body)
-
-
-def validation_exception(elements: list[dict]) -> dict:
-    return {
-        "ErrorNumber": 10,
-        "Type": "ValidationException",
-        "Message": "A validation exception occurred",
-        "Elements": elements,
-    }
-
-
-def not_found() -> Response:
-    return Response.text(NOT_FOUND_TEXT, 404)
-
-
-def bad_request(message: str) -> Response:
-    """A request-level 400 (not about an element): Xero answers these as ValidationException too."""
-    return Response.json(
-        {"ErrorNumber": 10, "Type": "ValidationException", "Message": message, "Elements": []}, 400
-    )
