@@ -1,5 +1,7 @@
 """The review-queue reason codes: one vocabulary for validation, matching, pushes and the UI.
 
+One module: it is the catalogue a person reads to learn every reason, so it stays in one place.
+
 Each reason carries a default severity (overridable per reason in ``validation.severity``), a hint
 written for the person who has to fix the record, not for the developer, and an ``example``: the values
 its producers pass, so a test can render every hint.
