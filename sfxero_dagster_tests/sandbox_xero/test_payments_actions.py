@@ -289,3 +289,14 @@ def test_reset_and_seed_endpoints(xero: XeroSandbox) -> None:
     rates = xero.raw("GET", "/TaxRates", tenant=tid, token=tok).json()["TaxRates"]
     assert {r["TaxType"] for r in rates} >= {"OUTPUT2", "INPUT2", "ZERORATED"}
     assert xero.control.call("GET", "state")["counts"][tid]["Contact"] == 0
+
+
+def test_deleting_an_unknown_payment_in_a_batch_says_so_in_xeros_words(accounting) -> None:
+    unknown = "0b5a0f7e-0000-4000-8000-000000000000"
+    out = accounting.create_payments(
+        AU, Payments(payments=[Payment(payment_id=unknown, status="DELETED")]), summarize_errors=False
+    )
+    (element,) = out.payments
+    assert [e.message for e in element.validation_errors] == [
+        "An existing Payment with the specified PaymentID could not be found"
+    ]

@@ -14,6 +14,12 @@ NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
 NOT_FOUND = "__not_found__"
 
 
+def missing_element(what: str, id_field: str) -> str:
+    """The element-level message for an id that names nothing, in a batch (Xero's wording, documented for
+    credit notes: "An existing Credit Note with the specified CreditNoteID could not be found")."""
+    return f"An existing {what} with the specified {id_field} could not be found"
+
+
 def validation_exception(elements: list[dict]) -> dict:
     return {
         "ErrorNumber": 10,

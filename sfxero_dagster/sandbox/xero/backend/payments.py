@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from ...clock import SandboxClock
 from ...httpbase import Request, Response
 from ...store import RecordStore
-from ..errors import NOT_FOUND, bad_request, not_found
+from ..errors import NOT_FOUND, bad_request, missing_element, not_found
 from ..model import D0, r2, render
 from ..render import Renderer, echo, json_elements
 from ..wire import parse_date
@@ -167,6 +167,8 @@ class PaymentsBackend(Backend):
             for el in elements:
                 if el.get("Status") == "DELETED" and el.get("PaymentID"):
                     p, errors = self.delete(tid, el["PaymentID"])
+                    if errors == [NOT_FOUND]:
+                        errors = [missing_element("Payment", "PaymentID")]
                 else:
                     p, errors = self.apply(tid, el)
                 results.append((render(p) if p else render(echo(el)), errors, []))
