@@ -11,19 +11,28 @@ import yaml
 from .conftest import REPO_ROOT
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_demo_cycle_adds_up_and_reruns_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sfxero_dagster.demo import run_demo
 
     cfg = yaml.safe_load((REPO_ROOT / "sfxero.yaml").read_text())
+    xero_port, sf_port = _free_port(), _free_port()  # never a port another run on this machine holds
     cfg["xero"].update(
-        base_url="http://127.0.0.1:18799/api.xro/2.0",
-        identity_url="http://127.0.0.1:18799",
-        token_url="http://127.0.0.1:18799/connect/token",
+        base_url=f"http://127.0.0.1:{xero_port}/api.xro/2.0",
+        identity_url=f"http://127.0.0.1:{xero_port}",
+        token_url=f"http://127.0.0.1:{xero_port}/connect/token",
     )
     sandbox = tmp_path / "sandbox"
     cfg["salesforce"].update(
-        login_url="https://127.0.0.1:18798",
-        instance_url="https://127.0.0.1:18798",
+        login_url=f"https://127.0.0.1:{sf_port}",
+        instance_url=f"https://127.0.0.1:{sf_port}",
         ca_bundle=str(sandbox / "salesforce" / "tls" / "sandbox-ca.pem"),
     )
     cfg["storage"]["state_dir"] = str(tmp_path / "state")
