@@ -10,11 +10,12 @@ import json
 import dagster as dg
 
 from sfxero_dagster.config import SfxeroConfig
-from sfxero_dagster.core.ledger import QueueItemIn
 from sfxero_dagster.core.matching import CONTACT_COLUMNS, MATCH_COLUMNS, MatchSettings, match_contacts
 from sfxero_dagster.core.reasons import REASONS
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.defs.resources import LedgerResource, SfxeroConfigResource, WarehouseResource
+from sfxero_dagster.store import tables
+from sfxero_dagster.store.ledger import QueueItemIn
 
 MATCH_REASONS = [code for code, r in REASONS.items() if r.stage == "match"]
 
@@ -41,8 +42,8 @@ def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
         """Each valid account's Xero contact: link (with the rule and score), create, or review."""
         cfg = sfxero_config.config
         wh, led = warehouse.open(), ledger.open()
-        customers = wh.read("valid_customers")
-        contacts = wh.read("xero_contacts", CONTACT_COLUMNS)
+        customers = wh.read(tables.VALID_CUSTOMERS)
+        contacts = wh.read(tables.XERO_CONTACTS, CONTACT_COLUMNS)
         tenant_ids = {t.key: t.tenant_id for t in cfg.xero.tenants}
         keys = {v: k for k, v in tenant_ids.items()}
         links = led.links_frame(xero_object="Contacts")  # the push's name for them
@@ -64,7 +65,7 @@ def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
             ),
             ledger_links,
         )
-        wh.replace("contact_matches", matches[MATCH_COLUMNS])
+        wh.replace(tables.CONTACT_MATCHES, matches[MATCH_COLUMNS])
         names = customers.set_index("sf_account_id")["name"].to_dict() if len(customers) else {}
         reviews = matches.loc[matches["reason_code"].notna()]
         items = []

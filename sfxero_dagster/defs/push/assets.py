@@ -20,7 +20,6 @@ from sfxero_dagster.clients.governor import DailyLimitReached
 from sfxero_dagster.clients.xero import BATCH_SIZE, XeroClient
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.core.hashing import idempotency_key, payload_hash
-from sfxero_dagster.core.ledger import Closure, Event, Intent, IntentIn, Ledger, Link, QueueItemIn
 from sfxero_dagster.core.mapping import invoice_payload
 from sfxero_dagster.core.progress import Progress
 from sfxero_dagster.core.push import (
@@ -44,6 +43,8 @@ from sfxero_dagster.defs.resources import (
     XeroResource,
 )
 from sfxero_dagster.defs.staging.assets import tenant_references
+from sfxero_dagster.store import tables
+from sfxero_dagster.store.ledger import Closure, Event, Intent, IntentIn, Ledger, Link, QueueItemIn
 
 # Write batches on the wire at once (never more than the tenant's concurrent_limit): our ledger work
 # on one batch overlaps Xero's on the next, so the minutes a rate-limited push waits are not followed by
@@ -282,7 +283,7 @@ def plan_items(
     """Items the planned invoices use that the organisation lacks (only when ``items.create_missing``)."""
     if not cfg.items.create_missing:
         return []
-    have = set(wh.query("SELECT code FROM xero_items WHERE tenant_key = ?", [tenant.key])["code"])
+    have = set(wh.query(f"SELECT code FROM {tables.XERO_ITEMS} WHERE tenant_key = ?", [tenant.key])["code"])
     made = {link.xero_number for link in _links(led, tenant.tenant_id, "Items").values()}
     used = {
         li["ItemCode"]
@@ -294,7 +295,7 @@ def plan_items(
     missing = sorted(used - have - made)
     if not missing:
         return []
-    products = wh.read("stg_products").drop_duplicates("sku").set_index("sku")
+    products = wh.read(tables.STG_PRODUCTS).drop_duplicates("sku").set_index("sku")
     tax_map = cfg.tax.mapping.get(tenant.key, {})
     out = []
     for code in missing:
@@ -385,8 +386,8 @@ def settle_cancellations(
             keep.append(p)
     trigger = cfg.invoices.credit_notes.trigger
     if credit and trigger in ("cancelled_order", "both"):
-        headers = wh.read("stg_invoice_headers").set_index("sf_id")
-        lines = wh.read("stg_invoice_lines")
+        headers = wh.read(tables.STG_INVOICE_HEADERS).set_index("sf_id")
+        lines = wh.read(tables.STG_INVOICE_LINES)
         cn_links = _links(led, tenant.tenant_id, "CreditNotes")
         to_create: list[Planned] = []
         for p, inv in credit:
@@ -696,8 +697,8 @@ def load_plan(
             for (_, sf_id), link in _links(led, tenant.tenant_id, "Contacts").items()
         }
         return plan_contacts(
-            wh.read("contact_matches"),
-            wh.read("valid_customers"),
+            wh.read(tables.CONTACT_MATCHES),
+            wh.read(tables.VALID_CUSTOMERS),
             links,
             tenant.key,
             cfg.contacts.salesforce_masters(),
@@ -709,7 +710,7 @@ def load_plan(
             contact_ids.setdefault(p.sf_id, (p.payload or {}).get("ContactID", NEW_CONTACT + p.sf_id))
     # An invoice without a contact names its account's open review items (this run's match reviews and
     # any open Account item: a rejected account, a failed contact push), or says there are none.
-    matches = wh.read("contact_matches")
+    matches = wh.read(tables.CONTACT_MATCHES)
     pending: dict[str, set[str]] = {}
     if len(matches):
         reviews = matches.loc[matches["action"] == "review"]
@@ -719,7 +720,7 @@ def load_plan(
         if item.sf_object == "Account" and item.tenant_id in (tenant.tenant_id, None):
             pending.setdefault(item.sf_id, set()).add(item.reason_code)
     rates = wh.query(
-        "SELECT tax_type, effective_rate FROM xero_tax_rates WHERE tenant_key = ? AND status = 'ACTIVE'",
+        f"SELECT tax_type, effective_rate FROM {tables.XERO_TAX_RATES} WHERE tenant_key = ? AND status = 'ACTIVE'",
         [tenant.key],
     )
     keys = {t.tenant_id: t.key for t in cfg.xero.tenants}
@@ -732,9 +733,9 @@ def load_plan(
         if r["tenant_id"] != tenant.tenant_id
     }
     plan = plan_invoices(
-        wh.read("valid_invoice_headers"),
-        wh.read("valid_invoice_lines"),
-        wh.read("stg_invoice_headers"),
+        wh.read(tables.VALID_INVOICE_HEADERS),
+        wh.read(tables.VALID_INVOICE_LINES),
+        wh.read(tables.STG_INVOICE_HEADERS),
         contact_ids,
         pending,
         _links(led, tenant.tenant_id, "Invoices"),
@@ -921,7 +922,7 @@ def push_plan(
 ) -> dg.MaterializeResult:
     wh = warehouse.open()
     plan = plan_frame(sfxero_config.config, wh, ledger.open())
-    wh.replace("push_plan", plan)
+    wh.replace(tables.PUSH_PLAN, plan)
     summary = plan.groupby(["tenant", "collection", "action"]).size().rename("records").reset_index()
     return dg.MaterializeResult(
         metadata={

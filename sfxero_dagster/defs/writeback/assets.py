@@ -18,7 +18,6 @@ from sfxero_dagster.clients.governor import DailyLimitReached
 from sfxero_dagster.clients.xero import XeroRequestError
 from sfxero_dagster.config import SfxeroConfig
 from sfxero_dagster.core.hashing import payload_hash
-from sfxero_dagster.core.ledger import Event, QueueItemIn
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.core.writeback import failed_field
 from sfxero_dagster.defs.resources import (
@@ -28,9 +27,11 @@ from sfxero_dagster.defs.resources import (
     WarehouseResource,
     XeroResource,
 )
+from sfxero_dagster.store import tables
+from sfxero_dagster.store.ledger import Event, QueueItemIn
 
-SF_TABLE = {"Account": "sf_accounts", "Opportunity": "sf_opportunities", "Order": "sf_orders"}
-WRITTEN = "sf_identity_written"
+SF_TABLE = {o: tables.sf_extract(o) for o in ("Account", "Opportunity", "Order")}
+WRITTEN = tables.SF_IDENTITY_WRITTEN
 WRITTEN_COLUMNS = ["key", "hash", "seen"]
 
 
@@ -138,7 +139,7 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
         cfg = sfxero_config.config
         wh, led = warehouse.open(), ledger.open()
         tenants = {t.tenant_id for t in cfg.xero.tenants}
-        cache = wh.read("xero_online_urls", ["invoice_id", "url"])
+        cache = wh.read(tables.XERO_ONLINE_URLS, ["invoice_id", "url"])
         urls = dict(zip(cache["invoice_id"], cache["url"], strict=True))
         links = led.links_frame(xero_object="Invoices")
         client_x = xero.client()
@@ -166,7 +167,7 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
                     urls[r["xero_id"]] = found[0]
                     fetched.append({"invoice_id": r["xero_id"], "url": found[0]})
         if fetched:
-            wh.replace("xero_online_urls", pd.concat([cache, pd.DataFrame(fetched)], ignore_index=True))
+            wh.replace(tables.XERO_ONLINE_URLS, pd.concat([cache, pd.DataFrame(fetched)], ignore_index=True))
         remembered = wh.read(WRITTEN, WRITTEN_COLUMNS)
         updates, memo = identity_updates(
             cfg,

@@ -22,7 +22,6 @@ import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.core.hashing import payload_hash
-from sfxero_dagster.core.ledger import Event, QueueItemIn
 from sfxero_dagster.core.reasons import hint as reason_hint
 from sfxero_dagster.core.writeback import (
     deleted_payment_records,
@@ -40,6 +39,8 @@ from sfxero_dagster.defs.resources import (
     XeroResource,
 )
 from sfxero_dagster.defs.writeback.assets import deleted_in_salesforce
+from sfxero_dagster.store import tables
+from sfxero_dagster.store.ledger import Event, QueueItemIn
 
 
 def _stream(tenant: XeroTenantConfig) -> str:
@@ -87,9 +88,9 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         by_xero = {r["xero_id"]: r for r in links.to_dict("records") if r["xero_id"]}
         contacts = led.links_frame(tenant_id=tenant.tenant_id, xero_object="Contacts")
         account_of = {r["xero_id"]: r["sf_id"] for r in contacts.to_dict("records") if r["xero_id"]}
-        urls = wh.read("xero_online_urls", ["invoice_id", "url"])
+        urls = wh.read(tables.XERO_ONLINE_URLS, ["invoice_id", "url"])
         url_of = dict(zip(urls["invoice_id"], urls["url"], strict=True))
-        known = wh.read("sf_payments_written", ["payment_key", "invoice_id"])
+        known = wh.read(tables.SF_PAYMENTS_WRITTEN, ["payment_key", "invoice_id"])
         known_by_invoice = (
             known.groupby("invoice_id")["payment_key"].apply(list).to_dict() if len(known) else {}
         )
@@ -133,7 +134,7 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
             )
 
         failed: list[QueueItemIn] = []
-        seen = wh.read("sf_status_written", ["key", "hash"])
+        seen = wh.read(tables.SF_STATUS_WRITTEN, ["key", "hash"])
         last_hash = dict(zip(seen["key"], seen["hash"], strict=True))
         written_hashes: list[dict] = []
 
@@ -179,12 +180,12 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         if written_hashes:
             fresh = pd.DataFrame(written_hashes).drop_duplicates("key", keep="last")
             wh.replace(
-                "sf_status_written",
+                tables.SF_STATUS_WRITTEN,
                 pd.concat([seen.loc[~seen["key"].isin(fresh["key"])], fresh], ignore_index=True),
             )
         if payment_rows:
             wh.merge(
-                "sf_payments_written",
+                tables.SF_PAYMENTS_WRITTEN,
                 pd.DataFrame(
                     [
                         {
@@ -202,7 +203,7 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
             )
         rollups_written = 0
         if states and pay.rollups:
-            wh.merge("xero_invoice_state", pd.DataFrame(states), key="invoice_id", version="updated")
+            wh.merge(tables.XERO_INVOICE_STATE, pd.DataFrame(states), key="invoice_id", version="updated")
             rollups_written = _write_rollups(wh, sf, failed)
         led.queue_upsert(failed)
         newest = _newest(changed)
@@ -240,7 +241,7 @@ def _write_rollups(wh, sf, failed: list[QueueItemIn]) -> int:
     # One pass over plain records: a DataFrame.to_dict per Account/Opportunity/Order took ~17 s per run
     # on the medium org (20,000 groups) even when nothing had changed.
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for r in wh.read("xero_invoice_state").to_dict("records"):
+    for r in wh.read(tables.XERO_INVOICE_STATE).to_dict("records"):
         invoice = {
             "Status": r["status"],
             "Total": r["total"],
@@ -254,7 +255,7 @@ def _write_rollups(wh, sf, failed: list[QueueItemIn]) -> int:
             grouped[(r["source_object"], r["source_id"])].append(invoice)
     gone = deleted_in_salesforce(wh)  # updating one fails, and was retried on every run
     wanted = {key: rollups(invoices) for key, invoices in sorted(grouped.items()) if key not in gone}
-    before = wh.read("sf_rollups_written", ["key", "values"])
+    before = wh.read(tables.SF_ROLLUPS_WRITTEN, ["key", "values"])
     last = dict(zip(before["key"], before["values"], strict=True))
     written = 0
     rows_out = []
@@ -278,7 +279,7 @@ def _write_rollups(wh, sf, failed: list[QueueItemIn]) -> int:
         merged = pd.concat(
             [before.loc[~before["key"].isin([r["key"] for r in rows_out])], pd.DataFrame(rows_out)]
         )
-        wh.replace("sf_rollups_written", merged.reset_index(drop=True))
+        wh.replace(tables.SF_ROLLUPS_WRITTEN, merged.reset_index(drop=True))
     return written
 
 

@@ -20,6 +20,7 @@ from sfxero_dagster.defs.resources import (
     WarehouseResource,
     XeroResource,
 )
+from sfxero_dagster.store import tables
 
 
 def _ts(value: Any) -> str | None:
@@ -34,7 +35,7 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
     """The API's reference lists as flat tables, one row per tax rate, currency, option, account, item."""
     org = ref["organisation"][0] if ref["organisation"] else {}
     return {
-        "xero_organisation": pd.DataFrame(
+        tables.XERO_ORGANISATION: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -44,7 +45,7 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
                 }
             ]
         ),
-        "xero_tax_rates": pd.DataFrame(
+        tables.XERO_TAX_RATES: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -57,11 +58,11 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
             ],
             columns=["tenant_key", "tax_type", "name", "status", "effective_rate"],
         ),
-        "xero_currencies": pd.DataFrame(
+        tables.XERO_CURRENCIES: pd.DataFrame(
             [{"tenant_key": tenant_key, "code": c.get("Code")} for c in ref["currencies"]],
             columns=["tenant_key", "code"],
         ),
-        "xero_tracking_options": pd.DataFrame(
+        tables.XERO_TRACKING_OPTIONS: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -85,7 +86,7 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
                 "option_id",
             ],
         ),
-        "xero_accounts": pd.DataFrame(
+        tables.XERO_ACCOUNTS: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -98,7 +99,7 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
             ],
             columns=["tenant_key", "code", "name", "type", "status"],
         ),
-        "xero_items": pd.DataFrame(
+        tables.XERO_ITEMS: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -141,8 +142,8 @@ def build_reference_asset(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
 
         stream = f"xero:contacts:{tenant.key}"
         mark = led.get_watermark(stream)
-        have = wh.has("xero_contacts") and bool(
-            len(wh.query("SELECT 1 FROM xero_contacts WHERE tenant_key = ? LIMIT 1", [tenant.key]))
+        have = wh.has(tables.XERO_CONTACTS) and bool(
+            len(wh.query(f"SELECT 1 FROM {tables.XERO_CONTACTS} WHERE tenant_key = ? LIMIT 1", [tenant.key]))
         )
         since = (
             pd.Timestamp(mark).to_pydatetime() - timedelta(minutes=cfg.delta.overlap_minutes)
@@ -153,20 +154,22 @@ def build_reference_asset(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         df = contacts_frame(contacts, tenant.key)
         df["updated"] = [_ts(v) for v in df["updated"]]
         df = df.astype({c: "string" for c in CONTACT_COLUMNS})
-        counts = wh.merge("xero_contacts", df, key="contact_id", version="updated")
+        counts = wh.merge(tables.XERO_CONTACTS, df, key="contact_id", version="updated")
         newest = df["updated"].dropna().max() if len(df) else None
         if isinstance(newest, str):
             led.advance_watermark(stream, newest, run_id=context.run.run_id)
         total = int(
-            wh.query("SELECT count(*) AS n FROM xero_contacts WHERE tenant_key = ?", [tenant.key])["n"][0]
+            wh.query(f"SELECT count(*) AS n FROM {tables.XERO_CONTACTS} WHERE tenant_key = ?", [tenant.key])[
+                "n"
+            ][0]
         )
         return dg.MaterializeResult(
             metadata={
-                "tax_rates": dg.MetadataValue.int(len(frames["xero_tax_rates"])),
-                "currencies": dg.MetadataValue.int(len(frames["xero_currencies"])),
-                "tracking_options": dg.MetadataValue.int(len(frames["xero_tracking_options"])),
-                "accounts": dg.MetadataValue.int(len(frames["xero_accounts"])),
-                "items": dg.MetadataValue.int(len(frames["xero_items"])),
+                "tax_rates": dg.MetadataValue.int(len(frames[tables.XERO_TAX_RATES])),
+                "currencies": dg.MetadataValue.int(len(frames[tables.XERO_CURRENCIES])),
+                "tracking_options": dg.MetadataValue.int(len(frames[tables.XERO_TRACKING_OPTIONS])),
+                "accounts": dg.MetadataValue.int(len(frames[tables.XERO_ACCOUNTS])),
+                "items": dg.MetadataValue.int(len(frames[tables.XERO_ITEMS])),
                 "contacts_read": dg.MetadataValue.int(len(df)),
                 "contacts_new": dg.MetadataValue.int(counts["new"]),
                 "contacts_changed": dg.MetadataValue.int(counts["changed"]),
