@@ -117,7 +117,7 @@ def p3(tmp: Path, *, scale: str = "p3", tenant_key: str = "uk") -> dict[str, Any
     under the real limit, at wall speed.
     """
     from sfxero_dagster.config import load_config
-    from sfxero_dagster.defs.push.assets import load_plan
+    from sfxero_dagster.sync.plan import load_plan
 
     handle, config = _world(tmp, scale)
     try:

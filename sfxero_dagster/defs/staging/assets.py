@@ -17,7 +17,6 @@ from sfxero_dagster.core.transform import stage_customers, stage_invoices, stage
 from sfxero_dagster.core.validation import (
     TenantReference,
     ValidationResult,
-    references_from_frames,
     validate_customers,
     validate_invoices,
 )
@@ -26,6 +25,7 @@ from sfxero_dagster.defs.salesforce.assets import described_scales, extracts
 from sfxero_dagster.store import tables
 from sfxero_dagster.store.ledger import QueueItemIn
 from sfxero_dagster.store.warehouse import Warehouse
+from sfxero_dagster.sync.plan import tenant_references
 
 STAGING_TABLES = (
     tables.STG_CUSTOMERS,
@@ -310,22 +310,6 @@ def validation_inputs(wh: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[s
     headers = wh.read(tables.STG_INVOICE_HEADERS, list(StgInvoiceHeaders.to_schema().columns))
     lines = wh.read(tables.STG_INVOICE_LINES, list(StgInvoiceLines.to_schema().columns))
     return headers, lines, tenant_references(wh)
-
-
-def tenant_references(wh: Warehouse) -> dict[str, TenantReference]:
-    """Each tenant's Xero settings from its reference snapshot: what validation checks codes against and
-    what the payload spells them as."""
-    return references_from_frames(
-        wh.read(tables.XERO_ORGANISATION, ["tenant_key", "base_currency"]),
-        wh.read(tables.XERO_TAX_RATES, ["tenant_key", "tax_type", "status", "effective_rate"]),
-        wh.read(tables.XERO_CURRENCIES, ["tenant_key", "code"]),
-        wh.read(
-            tables.XERO_TRACKING_OPTIONS,
-            ["tenant_key", "category", "category_status", "option", "option_status"],
-        ),
-        wh.read(tables.XERO_ACCOUNTS, ["tenant_key", "code", "status"]),
-        wh.read(tables.XERO_ITEMS, ["tenant_key", "code"]),
-    )
 
 
 def staging_defs(config: SfxeroConfig) -> dg.Definitions:
