@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from .test_boundaries import PACKAGE, imports
@@ -50,3 +51,14 @@ def test_engines_and_store_do_not_import_dagster() -> None:
             for p in files
         }
         assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_only_the_clients_name_xero_python_methods() -> None:
+    """Callers use the typed facade (clients/xero_api.py); xero-python's method names stay in clients/."""
+    method = re.compile(r"""["'](get|create|update_or_create)_[a-z_]+["']""")
+    offenders = {
+        str(p.relative_to(PACKAGE)): sorted(set(m.group(0) for m in method.finditer(p.read_text("utf-8"))))
+        for p in PACKAGE.rglob("*.py")
+        if not {"clients", "sandbox"} & set(p.relative_to(PACKAGE).parts)
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sfxero_dagster.clients.xero import XeroClient
+from sfxero_dagster.clients import xero_collections as xc
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import XeroTenantConfig
 from sfxero_dagster.core.progress import Progress
 from sfxero_dagster.core.push import Planned, posted_differs
@@ -30,24 +31,10 @@ NOT_EDITABLE = re.compile(
     r"not of valid status for modification|cannot be (edited|modified)|status of a (PAID|VOIDED|DELETED) document",
     re.IGNORECASE,
 )
-ID_FIELD = {
-    "Contacts": "ContactID",
-    "Invoices": "InvoiceID",
-    "CreditNotes": "CreditNoteID",
-    "Items": "ItemID",
-}
-NUMBER_FIELD = {
-    "Contacts": None,
-    "Invoices": "InvoiceNumber",
-    "CreditNotes": "CreditNoteNumber",
-    "Items": "Code",
-}
-
-
 XERO_REJECTIONS = ("xero_validation_error", "invoice_not_editable")  # resolved by a later success
 
 
-def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) -> tuple[int, int]:
+def recover(api: XeroApi, led: Ledger, tenant_id: str, collection: str) -> tuple[int, int]:
     """Resolve pending intents before anything is sent again: (linked, abandoned).
 
     A create (PUT) is looked up by its natural key (ContactNumber, InvoiceNumber, CreditNoteNumber, item
@@ -59,7 +46,7 @@ def recover(client: XeroClient, led: Ledger, tenant_id: str, collection: str) ->
     if not pending:
         return 0, 0
     creates = [i for i in pending if not i.target.endswith(":POST")]
-    resolve = _resolver(client, tenant_id, collection, creates) if creates else None
+    resolve = _resolver(api, tenant_id, collection, creates) if creates else None
     linked = abandoned = 0
     for target in sorted({i.target for i in pending}):
         fn = resolve if resolve is not None and not target.endswith(":POST") else _resend
@@ -73,47 +60,36 @@ def _resend(intent: Intent) -> None:
 
 
 def _resolver(
-    client: XeroClient, tenant_id: str, collection: str, creates: list[Intent]
+    api: XeroApi, tenant_id: str, collection: str, creates: list[Intent]
 ) -> Callable[[Intent], tuple[str, str | None] | None]:
     """Looks a created record up in Xero by its natural key: (id, number), or None when absent."""
-    if collection == "Items":
-        codes = {str(i["Code"]): i for i in client.read_all(tenant_id, "get_items", "items", paged=False)}
+    spec = xc.collection(collection)
+    if spec is xc.ITEMS:
+        found = {str(i["Code"]): i for i in api.items(tenant_id)}
+    elif spec is xc.CREDIT_NOTES:
+        found = api.credit_notes_by_number(tenant_id, [i.natural_key for i in creates])
+    elif spec is xc.INVOICES:
+        found = api.invoices_by_number(tenant_id, [i.natural_key for i in creates])
+    else:  # contacts: looked up one by one, by ContactNumber, as recovery asks
 
-        def resolve(intent: Intent) -> tuple[str, str | None] | None:
-            item = codes.get(intent.natural_key)
-            return (str(item["ItemID"]), item["Code"]) if item else None
-    elif collection == "CreditNotes":
-        found = {}
-        for intent in creates:
-            where = f'CreditNoteNumber=="{intent.natural_key}"'
-            for cn in client.read_all(
-                tenant_id, "get_credit_notes", "credit_notes", where=where, paged=False
-            ):
-                found[cn["CreditNoteNumber"]] = cn
+        def resolve_contact(intent: Intent) -> tuple[str, str | None] | None:
+            contact = api.contact_by_number(tenant_id, intent.natural_key)
+            return (str(contact[xc.CONTACTS.id_field]), None) if contact else None
 
-        def resolve(intent: Intent) -> tuple[str, str | None] | None:
-            cn = found.get(intent.natural_key)
-            return (str(cn["CreditNoteID"]), cn.get("CreditNoteNumber")) if cn else None
-    elif collection == "Invoices":
-        found = client.invoices_by_number(tenant_id, [i.natural_key for i in creates])
+        return resolve_contact
 
-        def resolve(intent: Intent) -> tuple[str, str | None] | None:
-            inv = found.get(intent.natural_key)
-            if not inv:
-                return None
-            return str(inv["InvoiceID"]), inv.get("InvoiceNumber")
-    else:
-
-        def resolve(intent: Intent) -> tuple[str, str | None] | None:
-            contact = client.contact_by_number(tenant_id, intent.natural_key)
-            return (str(contact["ContactID"]), None) if contact else None
+    def resolve(intent: Intent) -> tuple[str, str | None] | None:
+        record = found.get(intent.natural_key)
+        if not record:
+            return None
+        return str(record[spec.id_field]), record.get(spec.number_field) if spec.number_field else None
 
     return resolve
 
 
 def execute(
     plan: list[Planned],
-    client: XeroClient,
+    api: XeroApi,
     led: Ledger,
     tenant: XeroTenantConfig,
     run_id: str,
@@ -133,6 +109,7 @@ def execute(
         if not group:
             continue
         collection = group[0].collection
+        spec = xc.collection(collection)
         verb = "POST" if update else "PUT"
         ids: dict[int, int] = {}
 
@@ -159,9 +136,9 @@ def execute(
             )
             ids.update(zip(range(start, end), new, strict=True))
 
-        for _key, outcomes in client.write(
+        for _key, outcomes in api.write(
             tenant.tenant_id,
-            collection,
+            spec,
             [p.payload for p in group],
             update=update,
             before_batch=record,
@@ -171,8 +148,8 @@ def execute(
             for outcome in outcomes:
                 p, intent_id = group[outcome.index], ids[outcome.index]
                 if outcome.ok and outcome.record:
-                    xero_id = str(outcome.record[ID_FIELD[collection]])
-                    number_field = NUMBER_FIELD[collection]
+                    xero_id = str(outcome.record[spec.id_field])
+                    number_field = spec.number_field
                     closures.append(
                         Closure(
                             intent_id,
@@ -187,7 +164,7 @@ def execute(
                     differs = posted_differs(p.expected, outcome.record) if p.action != "void" else []
                     if differs and posted_mismatches is not None:
                         posted_mismatches.append(f"{p.sf_object} {p.sf_id}: {', '.join(differs)}")
-                    sent = sorted(set(p.payload or {}) - {ID_FIELD[collection]})
+                    sent = sorted(set(p.payload or {}) - {spec.id_field})
                     events.append(
                         Event(
                             p.action,

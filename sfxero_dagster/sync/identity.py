@@ -20,7 +20,8 @@ import pandas as pd
 
 from sfxero_dagster.clients.governor import DailyLimitReached
 from sfxero_dagster.clients.salesforce import SalesforceClient
-from sfxero_dagster.clients.xero import XeroClient, XeroRequestError
+from sfxero_dagster.clients.xero import XeroRequestError
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig
 from sfxero_dagster.core.hashing import payload_hash
 from sfxero_dagster.core.reasons import hint as reason_hint
@@ -114,7 +115,7 @@ def identity_updates(
 
 
 def online_urls(
-    client: XeroClient,
+    api: XeroApi,
     wh: Warehouse,
     led: Ledger,
     tenant_ids: set[str],
@@ -133,7 +134,7 @@ def online_urls(
                 pending += 1
                 continue
             try:
-                data, _ = client.call(r["tenant_id"], "read", "get_online_invoice", r["xero_id"])
+                url = api.online_invoice_url(r["tenant_id"], r["xero_id"])
             except XeroRequestError as exc:  # e.g. a DRAFT invoice has no online URL yet
                 info(f"no online URL for invoice {r['xero_id']}: {exc}")
                 continue
@@ -144,10 +145,9 @@ def online_urls(
                 parked.add(r["tenant_id"])
                 pending += 1
                 continue
-            found = [o.online_invoice_url for o in (data.online_invoices or []) if o.online_invoice_url]
-            if found:
-                urls[r["xero_id"]] = found[0]
-                fetched.append({"invoice_id": r["xero_id"], "url": found[0]})
+            if url:
+                urls[r["xero_id"]] = url
+                fetched.append({"invoice_id": r["xero_id"], "url": url})
     if fetched:
         wh.replace(tables.XERO_ONLINE_URLS, pd.concat([cache, pd.DataFrame(fetched)], ignore_index=True))
     return urls, pending

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sfxero_dagster.clients.governor import DailyLimitReached
-from sfxero_dagster.clients.xero import XeroClient
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.core.push import Planned, plan_summary
 from sfxero_dagster.store.ledger import Ledger
@@ -42,7 +42,7 @@ def run_push(
     collection: str,
     tenant: XeroTenantConfig,
     cfg: SfxeroConfig,
-    client: XeroClient,
+    api: XeroApi,
     led: Ledger,
     wh: Warehouse,
     run_id: str,
@@ -51,11 +51,11 @@ def run_push(
     """Push ``collection`` for ``tenant``. On the day's last call (``DailyLimitReached``) the review items
     planned so far are queued before the exception propagates: what was sent is closed in the ledger and
     the rest is planned again next run."""
-    before = client.calls.total(tenant.tenant_id)
-    recovered = recover(client, led, tenant.tenant_id, collection)
+    before = api.calls.total(tenant.tenant_id)
+    recovered = recover(api, led, tenant.tenant_id, collection)
     if collection == "Invoices":
         for other in ("Items", "CreditNotes"):
-            more = recover(client, led, tenant.tenant_id, other)
+            more = recover(api, led, tenant.tenant_id, other)
             recovered = (recovered[0] + more[0], recovered[1] + more[1])
     plan = load_plan(collection, tenant, cfg, wh, led)
     queue_items = planned_items(plan, tenant, cfg)
@@ -68,12 +68,12 @@ def run_push(
         if collection == "Contacts":
             extra["linked"] = record_contact_links(led, plan, tenant, cfg, run_id)
         if collection == "Invoices" and (items := plan_items(plan, tenant, cfg, wh, led)):
-            extra["items_created"] = execute(items, client, led, tenant, run_id, log)["created"]
+            extra["items_created"] = execute(items, api, led, tenant, run_id, log)["created"]
         if collection == "Invoices":
-            plan, settled, held = settle_cancellations(plan, client, led, tenant, cfg, wh, run_id, log)
+            plan, settled, held = settle_cancellations(plan, api, led, tenant, cfg, wh, run_id, log)
             extra.update(settled)
             queue_items += held
-        counts = execute(plan, client, led, tenant, run_id, log, mismatches)
+        counts = execute(plan, api, led, tenant, run_id, log, mismatches)
         counts.update(extra)
         if collection == "Invoices":
             led.queue_sync(
@@ -82,7 +82,7 @@ def run_push(
     except DailyLimitReached:
         led.queue_upsert(queue_items)  # what waits is visible even when the day's calls ran out
         raise
-    result = PushResult(plan, counts, client.calls.total(tenant.tenant_id) - before, recovered)
+    result = PushResult(plan, counts, api.calls.total(tenant.tenant_id) - before, recovered)
     if collection == "Contacts":
         masters = cfg.contacts.salesforce_masters()
         result.violations["foreign_contacts_untouched"] = foreign_contact_changes(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sfxero_dagster.clients.salesforce import SalesforceClient
-from sfxero_dagster.clients.xero import XeroClient
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig
 from sfxero_dagster.core.reconcile import RECONCILE_FIELDS, reconcile_frames
 from sfxero_dagster.core.writeback import invoice_state
@@ -27,10 +27,10 @@ class Reconciliation:
     totals: pd.DataFrame  # invoiced, paid, outstanding per side, tenant and currency
 
 
-def _xero_rows(cfg: SfxeroConfig, client: XeroClient, ours: set[str]) -> list[dict]:
+def _xero_rows(cfg: SfxeroConfig, api: XeroApi, ours: set[str]) -> list[dict]:
     rows = []
     for t in cfg.xero.tenants:
-        for inv in client.read_all(t.tenant_id, "get_invoices", "invoices"):
+        for inv in api.invoices(t.tenant_id):
             if str(inv["InvoiceID"]) in ours:
                 rows.append(
                     {
@@ -66,11 +66,11 @@ def _salesforce_rows(cfg: SfxeroConfig, sf: SalesforceClient, ours: set[str]) ->
     ]
 
 
-def reconcile(cfg: SfxeroConfig, client: XeroClient, sf: SalesforceClient, led: Ledger) -> Reconciliation:
+def reconcile(cfg: SfxeroConfig, api: XeroApi, sf: SalesforceClient, led: Ledger) -> Reconciliation:
     """Compare every invoice the ledger links (in any tenant) between Xero and Salesforce."""
     links = led.links_frame(xero_object="Invoices")
     ours = set(links["xero_id"].dropna())
-    rows = _xero_rows(cfg, client, ours)
+    rows = _xero_rows(cfg, api, ours)
     sf_rows = _salesforce_rows(cfg, sf, ours)
     problems, totals = reconcile_frames(
         pd.DataFrame(rows, columns=COLUMNS), pd.DataFrame(sf_rows, columns=COLUMNS)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
-from sfxero_dagster.clients.xero import BATCH_SIZE, XeroClient
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
-from sfxero_dagster.core.hashing import idempotency_key, payload_hash
+from sfxero_dagster.core.hashing import payload_hash
 from sfxero_dagster.core.mapping import invoice_payload
 from sfxero_dagster.core.push import VOID, Planned
 from sfxero_dagster.store import tables
@@ -19,7 +19,7 @@ from sfxero_dagster.sync.review import paid_item
 
 def settle_cancellations(
     plan: list[Planned],
-    client: XeroClient,
+    api: XeroApi,
     led: Ledger,
     tenant: XeroTenantConfig,
     cfg: SfxeroConfig,
@@ -38,12 +38,7 @@ def settle_cancellations(
     if not voids:
         return plan, counts, []
     ids = [p.payload["InvoiceID"] for p in voids if p.payload]
-    current: dict[str, dict] = {}
-    for start in range(0, len(ids), BATCH_SIZE):
-        for inv in client.read_all(
-            tenant.tenant_id, "get_invoices", "invoices", i_ds=ids[start : start + BATCH_SIZE], paged=False
-        ):
-            current[str(inv["InvoiceID"])] = inv
+    current = api.invoices_by_id(tenant.tenant_id, ids)
     keep, credit = [], []
     held: list[QueueItemIn] = []
     settled_hash = payload_hash(VOID)
@@ -108,7 +103,7 @@ def settle_cancellations(
                 )
             )
         if to_create:
-            counts["credited"] += execute(to_create, client, led, tenant, run_id, log)["created"]
+            counts["credited"] += execute(to_create, api, led, tenant, run_id, log)["created"]
         cn_links = links_by_source(led, tenant.tenant_id, "CreditNotes")
         for p, inv in credit:
             link = cn_links.get((p.sf_object, p.sf_id))
@@ -116,29 +111,12 @@ def settle_cancellations(
                 continue
             due = Decimal(str(inv.get("AmountDue") or 0))
             if cfg.invoices.credit_notes.allocate_to_invoice and due > 0:
-                cn = client.get_one(tenant.tenant_id, "get_credit_note", "credit_notes", link.xero_id)
+                cn = api.credit_note(tenant.tenant_id, link.xero_id)
                 remaining = Decimal(str(cn.get("RemainingCredit") or 0)) if cn else Decimal(0)
                 amount = min(due, remaining)
                 if amount > 0:
-                    allocation = client.to_model(
-                        "Allocations",
-                        [
-                            {
-                                "Invoice": {"InvoiceID": inv["InvoiceID"]},
-                                "Amount": amount,
-                                "Date": str(inv["Date"])[:10],
-                            }
-                        ],
-                    )
-                    client.call(
-                        tenant.tenant_id,
-                        "write",
-                        "create_credit_note_allocation",
-                        link.xero_id,
-                        allocation,
-                        idempotency_key=idempotency_key(
-                            tenant.tenant_id, "alloc", link.xero_id, inv["InvoiceID"], amount
-                        ),
+                    api.allocate_credit_note(
+                        tenant.tenant_id, link.xero_id, inv["InvoiceID"], amount, str(inv["Date"])[:10]
                     )
                     counts["allocated"] += 1
             settle(p, inv)

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from sfxero_dagster.clients.salesforce import SalesforceClient
-from sfxero_dagster.clients.xero import XeroClient
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import PaymentWriteBackConfig, SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.core.hashing import payload_hash
 from sfxero_dagster.core.reasons import hint as reason_hint
@@ -166,7 +166,7 @@ class _ChangedWriter:
 def write_status(
     tenant: XeroTenantConfig,
     cfg: SfxeroConfig,
-    client: XeroClient,
+    api: XeroApi,
     sf: SalesforceClient,
     wh: Warehouse,
     led: Ledger,
@@ -174,12 +174,12 @@ def write_status(
 ) -> StatusResult:
     """Write what Xero changed since the watermark; the watermark moves only when nothing failed."""
     pay = cfg.payments
-    x_before, sf_before = client.calls.total(tenant.tenant_id), sf.http_requests
+    x_before, sf_before = api.calls.total(tenant.tenant_id), sf.http_requests
     mark = led.get_watermark(status_stream(tenant))
     since = (
         pd.Timestamp(mark).to_pydatetime() - timedelta(minutes=cfg.delta.overlap_minutes) if mark else None
     )
-    changed = client.read_all(tenant.tenant_id, "get_invoices", "invoices", modified_since=since)
+    changed = api.invoices(tenant.tenant_id, modified_since=since)
     invoice_rows, payment_rows, states = _records(changed, tenant, pay, wh, led)
 
     seen = wh.read(tables.SF_STATUS_WRITTEN, ["key", "hash"])
@@ -219,7 +219,7 @@ def write_status(
         payment_write_calls=payment_write_calls,
         failed=len(failed),
         salesforce_requests=sf.http_requests - sf_before,
-        xero_api_calls=client.calls.total(tenant.tenant_id) - x_before,
+        xero_api_calls=api.calls.total(tenant.tenant_id) - x_before,
     )
 
 

@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from sfxero_dagster.clients.governor import DailyLimitReached
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.defs.resources import (
     LedgerResource,
@@ -63,10 +64,10 @@ def _push(
     warehouse: WarehouseResource,
     ledger: LedgerResource,
 ) -> dg.MaterializeResult:
-    client, led, wh = xero.client(), ledger.open(), warehouse.open()
+    api, led, wh = XeroApi(xero.client()), ledger.open(), warehouse.open()
     try:
         result = run_push(
-            collection, tenant, sfxero_config.config, client, led, wh, context.run.run_id, context.log.info
+            collection, tenant, sfxero_config.config, api, led, wh, context.run.run_id, context.log.info
         )
     except ForeignContactWrites as exc:
         raise dg.Failure(str(exc), allow_retries=False) from exc

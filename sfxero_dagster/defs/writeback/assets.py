@@ -3,6 +3,7 @@ InvoiceID, number and online invoice URL on the Opportunity or Order."""
 
 import dagster as dg
 
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig
 from sfxero_dagster.defs.resources import (
     LedgerResource,
@@ -37,10 +38,10 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
         ledger: LedgerResource,
     ) -> dg.MaterializeResult:
         cfg = sfxero_config.config
-        wh, led, client = warehouse.open(), ledger.open(), xero.client()
-        x_before = client.calls.total()
+        wh, led, api = warehouse.open(), ledger.open(), XeroApi(xero.client())
+        x_before = api.calls.total()
         tenants = {t.tenant_id for t in cfg.xero.tenants}
-        urls, pending = online_urls(client, wh, led, tenants, context.log.info, context.log.warning)
+        urls, pending = online_urls(api, wh, led, tenants, context.log.info, context.log.warning)
         result = write_identities(cfg, wh, led, salesforce.client(), urls, context.run.run_id)
         return dg.MaterializeResult(
             metadata={
@@ -48,7 +49,7 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
                 "failed": dg.MetadataValue.int(result.failed),
                 **{f"{k.lower()}_updates": dg.MetadataValue.int(n) for k, n in result.updates.items()},
                 "salesforce_requests": dg.MetadataValue.int(result.salesforce_requests),
-                "xero_api_calls": dg.MetadataValue.int(client.calls.total() - x_before),
+                "xero_api_calls": dg.MetadataValue.int(api.calls.total() - x_before),
                 "online_urls_pending": dg.MetadataValue.int(pending),
             }
         )

@@ -13,6 +13,7 @@ from datetime import timedelta
 import dagster as dg
 import pandas as pd
 
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.defs.resources import (
     LedgerResource,
@@ -48,7 +49,7 @@ def build_status_writeback(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         r = write_status(
             tenant,
             sfxero_config.config,
-            xero.client(),
+            XeroApi(xero.client()),
             salesforce.client(),
             warehouse.open(),
             ledger.open(),
@@ -96,9 +97,8 @@ def build_payment_sensor(tenant: XeroTenantConfig, target: dg.AssetsDefinition) 
         acked = cursor.get("acked")
         overlap = timedelta(minutes=sfxero_config.config.delta.overlap_minutes)
         since = pd.Timestamp(acked).to_pydatetime() - overlap if acked else None
-        client = xero.client()
-        changed = client.read_all(
-            tenant.tenant_id, "get_invoices", "invoices", modified_since=since, paged=False
+        changed = XeroApi(xero.client()).invoices(
+            tenant.tenant_id, modified_since=since, first_page_only=True
         )
         newest = newest_update(changed)
         if not changed or (acked and newest and newest <= acked):
@@ -130,7 +130,7 @@ def build_reconciliation(config: SfxeroConfig) -> dg.AssetsDefinition:
         salesforce: SalesforceResource,
         ledger: LedgerResource,
     ):
-        result = reconcile(sfxero_config.config, xero.client(), salesforce.client(), ledger.open())
+        result = reconcile(sfxero_config.config, XeroApi(xero.client()), salesforce.client(), ledger.open())
         problems, totals = result.problems, result.totals
         table = problems.head(25).to_markdown(index=False) if len(problems) else "Salesforce matches Xero."
         yield dg.MaterializeResult(

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.core.matching import CONTACT_COLUMNS, contacts_frame
 from sfxero_dagster.defs.resources import (
@@ -133,10 +134,10 @@ def build_reference_asset(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         ledger: LedgerResource,
     ) -> dg.MaterializeResult:
         cfg = sfxero_config.config
-        client = xero.client()
+        api = XeroApi(xero.client())
         wh, led = warehouse.open(), ledger.open()
-        before = client.calls.total()
-        frames = reference_frames(tenant.key, client.reference_data(tenant.tenant_id))
+        before = api.calls.total()
+        frames = reference_frames(tenant.key, api.reference_data(tenant.tenant_id))
         for table, df in frames.items():
             wh.replace_where(table, df, "tenant_key", tenant.key)
 
@@ -150,7 +151,7 @@ def build_reference_asset(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
             if mark and have
             else None
         )
-        contacts = client.read_all(tenant.tenant_id, "get_contacts", "contacts", modified_since=since)
+        contacts = api.contacts(tenant.tenant_id, modified_since=since)
         df = contacts_frame(contacts, tenant.key)
         df["updated"] = [_ts(v) for v in df["updated"]]
         df = df.astype({c: "string" for c in CONTACT_COLUMNS})
@@ -175,7 +176,7 @@ def build_reference_asset(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
                 "contacts_changed": dg.MetadataValue.int(counts["changed"]),
                 "contacts_total": dg.MetadataValue.int(total),
                 "contacts_incremental": dg.MetadataValue.bool(since is not None),
-                "xero_api_calls": dg.MetadataValue.int(client.calls.total() - before),
+                "xero_api_calls": dg.MetadataValue.int(api.calls.total() - before),
             }
         )
 
