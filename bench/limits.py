@@ -117,7 +117,7 @@ def p3(tmp: Path, *, scale: str = "p3", tenant_key: str = "uk") -> dict[str, Any
     under the real limit, at wall speed.
     """
     from sfxero_dagster.config import load_config
-    from sfxero_dagster.defs.push.assets import load_plan
+    from sfxero_dagster.sync.plan import load_plan
 
     handle, config = _world(tmp, scale)
     try:
@@ -193,8 +193,8 @@ def _data_calls(calls: dict[str, int], kind: str) -> int:
 def _state(config: Path) -> tuple[Any, Any, int]:
     """The warehouse, the ledger and the shipped bulk_threshold of the world ``config`` points at."""
     from sfxero_dagster.config import load_config
-    from sfxero_dagster.core.ledger import Ledger
-    from sfxero_dagster.core.warehouse import Warehouse
+    from sfxero_dagster.store.ledger import Ledger
+    from sfxero_dagster.store.warehouse import Warehouse
 
     cfg = load_config(config)
     state = Path(cfg.storage.state_dir)

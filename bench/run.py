@@ -95,9 +95,9 @@ def _prepare(config: Path) -> None:
 
 def p1_p2(tmp: Path) -> dict:
     from sfxero_dagster.config import load_config
-    from sfxero_dagster.core.ledger import Ledger
-    from sfxero_dagster.core.warehouse import Warehouse
-    from sfxero_dagster.defs.push.assets import load_plan
+    from sfxero_dagster.store.ledger import Ledger
+    from sfxero_dagster.store.warehouse import Warehouse
+    from sfxero_dagster.sync.plan import load_plan
 
     handle, config = _world(tmp / "ours", "bench")
     try:

@@ -928,10 +928,10 @@ def p6_quality(result: Any, planted: dict[str, tuple[str, set[tuple[str, str | N
 def _p6_child(lines: int) -> dict[str, Any]:
     from sfxero_dagster.config import load_config
     from sfxero_dagster.core.validation import validate_invoices
-    from sfxero_dagster.core.warehouse import Warehouse
     from sfxero_dagster.defs.salesforce.assets import ASSET_NAMES
     from sfxero_dagster.defs.staging.assets import stage_all, validation_inputs
     from sfxero_dagster.defs.xero.assets import reference_frames
+    from sfxero_dagster.store.warehouse import Warehouse
 
     cfg = load_config(CONFIG)
     frames, xero, meta = p6_data(lines)

@@ -55,13 +55,13 @@ import yaml
 from bench.soak_check import CATEGORIES, Expected, check, snapshot_expected, summary
 from sfxero_dagster.clients.xero_tokens import FileTokenStore
 from sfxero_dagster.config import SfxeroConfig, load_config
-from sfxero_dagster.core.ledger import Ledger
 from sfxero_dagster.sandbox.clock import SandboxClock
 from sfxero_dagster.sandbox.httpbase import SandboxServer
 from sfxero_dagster.sandbox.run import SandboxHandle, start_sandbox
 from sfxero_dagster.sandbox.salesforce.app import SalesforceApp
 from sfxero_dagster.sandbox.tls import ensure_local_ca, server_ssl_context
 from sfxero_dagster.sandbox.xero.app import XeroApp
+from sfxero_dagster.store.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"

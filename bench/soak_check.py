@@ -28,10 +28,10 @@ from decimal import Decimal
 from typing import Any
 
 from sfxero_dagster.config import SfxeroConfig
-from sfxero_dagster.core.ledger import Ledger
 from sfxero_dagster.core.writeback import invoice_state
 from sfxero_dagster.sandbox.salesforce.app import SalesforceApp
 from sfxero_dagster.sandbox.xero.app import XeroApp
+from sfxero_dagster.store.ledger import Ledger
 
 CATEGORIES = ("duplicates", "losses", "stale", "orphans", "writeback", "ledger", "queue")
 KIND = {"Contacts": "Contact", "Invoices": "Invoice", "CreditNotes": "CreditNote", "Items": "Item"}

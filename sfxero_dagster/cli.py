@@ -120,10 +120,10 @@ def plan(tenant: str | None, show: int) -> None:
     """What a push would create, update, void, skip or queue, from the last staged data. Writes nothing."""
     from pathlib import Path
 
-    from sfxero_dagster.core.ledger import Ledger
-    from sfxero_dagster.core.warehouse import Warehouse
-    from sfxero_dagster.defs.push.assets import plan_frame
     from sfxero_dagster.defs.resources import _config_file
+    from sfxero_dagster.store.ledger import Ledger
+    from sfxero_dagster.store.warehouse import Warehouse
+    from sfxero_dagster.sync.plan import plan_frame
 
     path = _config_file()
     cfg = load_config(path)

@@ -150,11 +150,11 @@ def run_demo(
     host: str = "127.0.0.1",
     port: int = 3000,
 ) -> dict:
-    from sfxero_dagster.core.ledger import Ledger
     from sfxero_dagster.definitions import build_definitions, domain_defs
     from sfxero_dagster.defs.partitions import daily_partitions
     from sfxero_dagster.defs.resources import _config_file, build_resources, token_store_path
     from sfxero_dagster.sandbox.run import start_sandbox
+    from sfxero_dagster.store.ledger import Ledger
 
     path = config_path or _config_file()
     cfg = load_config(path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from sfxero_dagster.config import load_config
-from sfxero_dagster.core.ledger import Ledger, QueueItem
+from sfxero_dagster.store.ledger import Ledger, QueueItem
 
 DOWNSTREAM = dg.AssetSelection.groups("staging", "matching", "push", "writeback", "operations")
 

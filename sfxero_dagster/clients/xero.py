@@ -36,6 +36,7 @@ from xero_python.api_client.deserializer import deserialize
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import HTTPStatusException, NotFoundException, RateLimitException
 
+from sfxero_dagster.clients import xero_collections as xc
 from sfxero_dagster.clients.governor import DailyLimitReached, RateGovernor
 from sfxero_dagster.clients.xero_tokens import XeroTokenManager
 from sfxero_dagster.core.hashing import idempotency_key, payload_hash
@@ -44,22 +45,6 @@ from sfxero_dagster.core.progress import Progress
 BATCH_SIZE = 50
 PAGE_SIZE = 1000
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-# collection name -> (PUT method, POST method, xero-python model of the wrapper, attribute)
-WRITE_METHODS: dict[str, tuple[str, str, str, str]] = {
-    "Contacts": ("create_contacts", "update_or_create_contacts", "Contacts", "contacts"),
-    "Items": ("create_items", "update_or_create_items", "Items", "items"),
-    "Invoices": ("create_invoices", "update_or_create_invoices", "Invoices", "invoices"),
-    "CreditNotes": ("create_credit_notes", "update_or_create_credit_notes", "CreditNotes", "credit_notes"),
-    "Payments": ("create_payments", "create_payments", "Payments", "payments"),
-    "Allocations": (
-        "create_credit_note_allocation",
-        "create_credit_note_allocation",
-        "Allocations",
-        "allocations",
-    ),
-}
-_UNITDP = {"Items", "Invoices", "CreditNotes"}
 
 
 class XeroRequestError(RuntimeError):
@@ -256,15 +241,15 @@ class XeroClient:
             raise XeroRequestError(0, f"gave up after {self.max_attempts} attempts: {exc}") from exc.__cause__
 
     # ----- writes --------------------------------------------------------------------------------
-    def to_model(self, collection: str, elements: Sequence[dict[str, Any]]) -> Any:
-        wrapper = WRITE_METHODS[collection][2]
-        attr = WRITE_METHODS[collection][2]
-        return deserialize(wrapper, {attr: _to_xero_json(list(elements))}, self.api.get_model_finder())
+    def to_model(self, collection: str | xc.XeroCollection, elements: Sequence[dict[str, Any]]) -> Any:
+        """A batch of plain dicts as the collection's xero-python wrapper model."""
+        model = xc.collection(collection).model
+        return deserialize(model, {model: _to_xero_json(list(elements))}, self.api.get_model_finder())
 
     def write(
         self,
         tenant_id: str,
-        collection: str,
+        collection: str | xc.XeroCollection,
         elements: Sequence[dict[str, Any]],
         *,
         update: bool = False,
@@ -285,20 +270,22 @@ class XeroClient:
         fails, the exception is raised once the batches already sent have ended, and their intents stay
         pending for the next run's recovery, as after a crash.
         """
-        put_m, post_m, _, attr = WRITE_METHODS[collection]
-        method = post_m if update else put_m
+        spec = xc.collection(collection)
+        method = spec.update_method if update else spec.create_method
+        if method is None:
+            raise ValueError(f"Xero collection {spec.name} is not written")
 
         def send(start: int) -> tuple[str, list[ElementOutcome]]:
             batch = list(elements[start : start + BATCH_SIZE])
             key = idempotency_key(
-                tenant_id, f"{collection}:{'POST' if update else 'PUT'}", payload_hash(batch)
+                tenant_id, f"{spec.name}:{'POST' if update else 'PUT'}", payload_hash(batch)
             )
             kwargs: dict[str, Any] = {"summarize_errors": False, "idempotency_key": key}
-            if collection in _UNITDP:
+            if spec.unitdp:
                 kwargs["unitdp"] = 4
-            data, _ = self.call(tenant_id, "write", method, self.to_model(collection, batch), **kwargs)
+            data, _ = self.call(tenant_id, "write", method, self.to_model(spec, batch), **kwargs)
             outcomes = []
-            for i, element in enumerate(getattr(data, attr) or []):
+            for i, element in enumerate(getattr(data, spec.attr) or []):
                 record = plain(element)
                 errors = [e.message for e in (getattr(element, "validation_errors", None) or [])]
                 warns = [w.message for w in (getattr(element, "warnings", None) or [])]
@@ -367,7 +354,7 @@ class XeroClient:
 
     def contact_by_number(self, tenant_id: str, contact_number: str) -> dict[str, Any] | None:
         """Crash recovery: find a contact by our natural key (ContactNumber = Salesforce Account Id)."""
-        return self.get_one(tenant_id, "get_contact_by_contact_number", "contacts", contact_number)
+        return self.get_one(tenant_id, "get_contact_by_contact_number", xc.CONTACTS.attr, contact_number)
 
     def invoices_by_number(self, tenant_id: str, numbers: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Crash recovery: look invoices up by InvoiceNumber (unique for ACCREC), 50 numbers per call."""
@@ -376,22 +363,24 @@ class XeroClient:
         for start in range(0, len(wanted), BATCH_SIZE):
             chunk = wanted[start : start + BATCH_SIZE]
             for inv in self.read_all(
-                tenant_id, "get_invoices", "invoices", invoice_numbers=chunk, paged=False
+                tenant_id, str(xc.INVOICES.list_method), xc.INVOICES.attr, invoice_numbers=chunk, paged=False
             ):
                 found[inv["InvoiceNumber"]] = inv
         return found
 
     def reference_data(self, tenant_id: str) -> dict[str, list[dict[str, Any]]]:
         """Settings a push validates against: tax rates, currencies, tracking, accounts, items, organisation."""
+
+        def whole(c: xc.XeroCollection, **kwargs: Any) -> list[dict[str, Any]]:
+            return self.read_all(tenant_id, str(c.list_method), c.attr, paged=False, **kwargs)
+
         return {
-            "organisation": self.read_all(tenant_id, "get_organisations", "organisations", paged=False),
-            "tax_rates": self.read_all(tenant_id, "get_tax_rates", "tax_rates", paged=False),
-            "currencies": self.read_all(tenant_id, "get_currencies", "currencies", paged=False),
-            "tracking": self.read_all(
-                tenant_id, "get_tracking_categories", "tracking_categories", paged=False
-            ),
-            "accounts": self.read_all(tenant_id, "get_accounts", "accounts", paged=False),
-            "items": self.read_all(tenant_id, "get_items", "items", paged=False, unitdp=4),
+            "organisation": whole(xc.ORGANISATIONS),
+            "tax_rates": whole(xc.TAX_RATES),
+            "currencies": whole(xc.CURRENCIES),
+            "tracking": whole(xc.TRACKING_CATEGORIES),
+            "accounts": whole(xc.ACCOUNTS),
+            "items": whole(xc.ITEMS, unitdp=4),
         }
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from sfxero_dagster.config import ContactField, SfxeroConfig
 from sfxero_dagster.core.hashing import payload_hash
-from sfxero_dagster.core.ledger import Link
 from sfxero_dagster.core.mapping import contact_payload, expected_totals, invoice_payload
+
+if TYPE_CHECKING:  # the ledger's row type only: the plan itself does no I/O
+    from sfxero_dagster.store.ledger import Link
 
 Action = Literal["create", "update", "void", "skip", "queue", "link"]
 VOID = {"Status": "VOIDED"}

@@ -19,8 +19,8 @@ from sfxero_dagster.clients.salesforce import SalesforceClient, SalesforceSettin
 from sfxero_dagster.clients.xero import XeroClient
 from sfxero_dagster.clients.xero_tokens import FileTokenStore, XeroTokenManager
 from sfxero_dagster.config import SfxeroConfig, load_config
-from sfxero_dagster.core.ledger import Ledger
-from sfxero_dagster.core.warehouse import Warehouse
+from sfxero_dagster.store.ledger import Ledger
+from sfxero_dagster.store.warehouse import Warehouse
 
 
 def get_environment() -> str:

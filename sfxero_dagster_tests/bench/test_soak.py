@@ -11,7 +11,7 @@ import pytest
 from bench.soak import Soak, full_selection, load_apps, materialize, prepare, restore
 from bench.soak_check import check, snapshot_expected, summary
 from sfxero_dagster.config import load_config
-from sfxero_dagster.core.ledger import IntentIn, Ledger
+from sfxero_dagster.store.ledger import IntentIn, Ledger
 
 SEED = 7
 

@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 
-from sfxero_dagster.core.ledger import Event, IntentIn, Ledger, Link, QueueItemIn
+from sfxero_dagster.store.ledger import Event, IntentIn, Ledger, Link, QueueItemIn
 
 
 def hammer(path: str, worker: str, rounds: int) -> None:

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from sfxero_dagster.core.hashing import canonical_json, idempotency_key, payload_hash
-from sfxero_dagster.core.ledger import (
+from sfxero_dagster.store.ledger import (
     SCHEMA_VERSION,
     Closure,
     Event,

@@ -14,9 +14,9 @@ import dagster as dg
 import pytest
 
 from sfxero_dagster.clients.xero_tokens import FileTokenStore
-from sfxero_dagster.core.ledger import Ledger
-from sfxero_dagster.core.warehouse import Warehouse
 from sfxero_dagster.sandbox.run import SandboxHandle, start_sandbox
+from sfxero_dagster.store.ledger import Ledger
+from sfxero_dagster.store.warehouse import Warehouse
 
 from ..conftest import REPO_ROOT
 

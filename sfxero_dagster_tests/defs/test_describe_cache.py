@@ -9,8 +9,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from sfxero_dagster.core.warehouse import Warehouse
 from sfxero_dagster.defs.salesforce.assets import described_scales, field_types
+from sfxero_dagster.store.warehouse import Warehouse
 
 from .conftest import World
 

@@ -55,7 +55,7 @@ def test_every_valid_invoice_exists_once_with_our_totals_and_a_rerun_writes_noth
     numbers = [i["InvoiceNumber"] for i in invoices if i["InvoiceNumber"].startswith("SF-")]
     assert sorted(numbers) == sorted(valid["invoice_number"])  # each exactly once
     from sfxero_dagster.config import load_config
-    from sfxero_dagster.defs.push.assets import load_plan
+    from sfxero_dagster.sync.plan import load_plan
 
     cfg = load_config(world.config_path)
     by_number = {i["InvoiceNumber"]: i for i in invoices}

@@ -24,20 +24,12 @@ from sfxero_dagster.defs.resources import (
     SfxeroConfigResource,
     WarehouseResource,
 )
+from sfxero_dagster.store import tables
 
 # single-run backfills are the point of these assets; the API's "beta" label is noted, not repeated per asset
 warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
 
-ASSET_NAMES = {
-    "Account": "accounts",
-    "Contact": "contacts",
-    "Product2": "products",
-    "PricebookEntry": "pricebook_entries",
-    "Opportunity": "opportunities",
-    "OpportunityLineItem": "opportunity_line_items",
-    "Order": "orders",
-    "OrderItem": "order_items",
-}
+ASSET_NAMES = tables.SF_OBJECT_NAMES  # the asset sf/<name> writes the table sf_<name>
 
 
 @dataclass(frozen=True)
@@ -52,7 +44,7 @@ class Extract:
 
     @property
     def table(self) -> str:
-        return f"sf_{self.name}"
+        return tables.sf_extract(self.object_name)
 
     @property
     def stream(self) -> str:
@@ -298,8 +290,8 @@ def field_types(client, wh, object_name: str, wanted, now: datetime | None = Non
     staging (``described_scales``); a row cached before scales were kept is described again.
     """
     now = now or datetime.now(UTC)
-    if wh.has("sf_describes"):
-        row = wh.query("SELECT * FROM sf_describes WHERE object = ?", [object_name])
+    if wh.has(tables.SF_DESCRIBES):
+        row = wh.query(f"SELECT * FROM {tables.SF_DESCRIBES} WHERE object = ?", [object_name])
         if len(row) and isinstance(row.iloc[0].get("scales"), str):
             types = json.loads(row.iloc[0]["types"])
             fresh = now - pd.Timestamp(row.iloc[0]["fetched_at"]).to_pydatetime() < DESCRIBE_TTL
@@ -314,7 +306,7 @@ def field_types(client, wh, object_name: str, wanted, now: datetime | None = Non
         if f["type"] in _NUMERIC and isinstance(f.get("scale"), int) and f["scale"] >= 0
     }
     wh.merge(
-        "sf_describes",
+        tables.SF_DESCRIBES,
         pd.DataFrame(
             [
                 {
@@ -333,9 +325,9 @@ def field_types(client, wh, object_name: str, wanted, now: datetime | None = Non
 
 def described_scales(wh) -> dict[str, dict[str, int]]:
     """Object -> numeric field -> decimal places, from the cached describes (empty before any extract)."""
-    if not wh.has("sf_describes"):
+    if not wh.has(tables.SF_DESCRIBES):
         return {}
-    rows = wh.query("SELECT * FROM sf_describes")
+    rows = wh.query(f"SELECT * FROM {tables.SF_DESCRIBES}")
     if "scales" not in rows.columns:
         return {}
     return {

@@ -11,29 +11,35 @@ import dagster as dg
 import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig
-from sfxero_dagster.core.ledger import QueueItemIn
 from sfxero_dagster.core.reasons import REASONS
 from sfxero_dagster.core.staging import StgInvoiceHeaders, StgInvoiceLines
 from sfxero_dagster.core.transform import stage_customers, stage_invoices, stage_products
 from sfxero_dagster.core.validation import (
     TenantReference,
     ValidationResult,
-    references_from_frames,
     validate_customers,
     validate_invoices,
 )
-from sfxero_dagster.core.warehouse import Warehouse
 from sfxero_dagster.defs.resources import LedgerResource, SfxeroConfigResource, WarehouseResource
-from sfxero_dagster.defs.salesforce.assets import ASSET_NAMES, described_scales, extracts
+from sfxero_dagster.defs.salesforce.assets import described_scales, extracts
+from sfxero_dagster.store import tables
+from sfxero_dagster.store.ledger import QueueItemIn
+from sfxero_dagster.store.warehouse import Warehouse
+from sfxero_dagster.sync.plan import tenant_references
 
-STAGING_TABLES = ("stg_customers", "stg_products", "stg_invoice_headers", "stg_invoice_lines")
+STAGING_TABLES = (
+    tables.STG_CUSTOMERS,
+    tables.STG_PRODUCTS,
+    tables.STG_INVOICE_HEADERS,
+    tables.STG_INVOICE_LINES,
+)
 SF_PREFIX = ["salesforce"]
 
 
 def _raw(wh: Warehouse, object_name: str, flag: str | None = None) -> pd.DataFrame | None:
     """The raw rows of an object; ``flag`` (the user's invoice filter) is returned per row as the
     column ``_invoiceable``."""
-    table = f"sf_{ASSET_NAMES[object_name]}"
+    table = tables.sf_extract(object_name)
     if not wh.has(table):
         return None
     sql = f'SELECT *{f", coalesce(({flag}), false) AS _invoiceable" if flag else ""} FROM "{table}"'
@@ -74,10 +80,10 @@ def stage_all(wh: Warehouse, config: SfxeroConfig) -> dict[str, pd.DataFrame]:
         scales=described_scales(wh),  # amounts at the field's scale, then Xero's precision
     )
     return {
-        "stg_customers": customers,
-        "stg_products": stg_products,
-        "stg_invoice_headers": headers,
-        "stg_invoice_lines": lines,
+        tables.STG_CUSTOMERS: customers,
+        tables.STG_PRODUCTS: stg_products,
+        tables.STG_INVOICE_HEADERS: headers,
+        tables.STG_INVOICE_LINES: lines,
     }
 
 
@@ -140,15 +146,15 @@ def build_staging_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
             )
             for name, desc in [
                 (
-                    "stg_customers",
+                    tables.STG_CUSTOMERS,
                     "One row per Salesforce account with its billing contact, routed to a Xero tenant.",
                 ),
-                ("stg_products", "Products with SKU, tax code and account code."),
+                (tables.STG_PRODUCTS, "Products with SKU, tax code and account code."),
                 (
-                    "stg_invoice_headers",
+                    tables.STG_INVOICE_HEADERS,
                     "One row per Opportunity or Order: invoiceable, cancelled, deleted or withdrawn (flagged).",
                 ),
-                ("stg_invoice_lines", "Invoice lines: item, quantity, unit price, discount, tax code."),
+                (tables.STG_INVOICE_LINES, "Invoice lines: item, quantity, unit price, discount, tax code."),
             ]
         ],
         pool="ledger_writer",
@@ -221,11 +227,11 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
     ):
         cfg = sfxero_config.config
         wh = warehouse.open()
-        customers = wh.read("stg_customers")
+        customers = wh.read(tables.STG_CUSTOMERS)
         live = customers.loc[~customers["is_deleted"].astype(bool)] if len(customers) else customers
         result = validate_customers(live, cfg)
-        wh.replace("valid_customers", result.valid)
-        wh.replace("customer_rejects", result.rejects)
+        wh.replace(tables.VALID_CUSTOMERS, result.valid)
+        wh.replace(tables.CUSTOMER_REJECTS, result.rejects)
         opened, resolved = ledger.open().queue_sync(
             VALIDATE_REASONS, queue_items(result.rejects, _tenant_ids(cfg)), sf_objects=["Account"]
         )
@@ -271,12 +277,12 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
             & ~headers["is_cancelled"].astype(bool)
             & ~headers["is_withdrawn"].astype(bool)
         ]
-        customers = wh.read("stg_customers", ["sf_account_id", "route_value"])
+        customers = wh.read(tables.STG_CUSTOMERS, ["sf_account_id", "route_value"])
         result = validate_invoices(to_send, lines, references, cfg, customers=customers)
         valid_lines = result.valid_lines if result.valid_lines is not None else lines.iloc[0:0]
-        wh.replace("valid_invoice_headers", result.valid)
-        wh.replace("valid_invoice_lines", valid_lines)
-        wh.replace("invoice_rejects", result.rejects)
+        wh.replace(tables.VALID_INVOICE_HEADERS, result.valid)
+        wh.replace(tables.VALID_INVOICE_LINES, valid_lines)
+        wh.replace(tables.INVOICE_REJECTS, result.rejects)
         opened, resolved = ledger.open().queue_sync(
             VALIDATE_REASONS,
             queue_items(result.rejects, _tenant_ids(cfg)),
@@ -301,24 +307,9 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
 
 def validation_inputs(wh: Warehouse) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, TenantReference]]:
     """What ``valid_invoices`` validates: the staged headers and lines, and each tenant's Xero settings."""
-    headers = wh.read("stg_invoice_headers", list(StgInvoiceHeaders.to_schema().columns))
-    lines = wh.read("stg_invoice_lines", list(StgInvoiceLines.to_schema().columns))
+    headers = wh.read(tables.STG_INVOICE_HEADERS, list(StgInvoiceHeaders.to_schema().columns))
+    lines = wh.read(tables.STG_INVOICE_LINES, list(StgInvoiceLines.to_schema().columns))
     return headers, lines, tenant_references(wh)
-
-
-def tenant_references(wh: Warehouse) -> dict[str, TenantReference]:
-    """Each tenant's Xero settings from its reference snapshot: what validation checks codes against and
-    what the payload spells them as."""
-    return references_from_frames(
-        wh.read("xero_organisation", ["tenant_key", "base_currency"]),
-        wh.read("xero_tax_rates", ["tenant_key", "tax_type", "status", "effective_rate"]),
-        wh.read("xero_currencies", ["tenant_key", "code"]),
-        wh.read(
-            "xero_tracking_options", ["tenant_key", "category", "category_status", "option", "option_status"]
-        ),
-        wh.read("xero_accounts", ["tenant_key", "code", "status"]),
-        wh.read("xero_items", ["tenant_key", "code"]),
-    )
 
 
 def staging_defs(config: SfxeroConfig) -> dg.Definitions:

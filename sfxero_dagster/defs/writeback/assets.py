@@ -1,26 +1,10 @@
-"""Write Xero identities back to Salesforce: ContactID on the Account; InvoiceID, number and online
-invoice URL on the Opportunity or Order.
-
-Only values that differ from what the last extract saw in Salesforce are written, in collections of
-200 (or one Bulk 2.0 job above the threshold). A failed record goes to the review queue. What was
-written is remembered (``sf_identity_written``: a hash of the values and the record's SystemModstamp in
-the extract at the time) so that a rerun before the next extract, which still shows the old values,
-does not write them all again; once an extract reads the record again, the extract decides. The online
-invoice URL costs one Xero call per invoice, so it is fetched once and cached in the warehouse. When an
-organisation's daily call limit runs out while fetching URLs (an org with more invoices than a day's
-calls), the URLs fetched so far are kept and the ids are written without the rest; a later run adds them.
-"""
+"""Write Xero identities back to Salesforce (the engine is ``sync.identity``): ContactID on the Account;
+InvoiceID, number and online invoice URL on the Opportunity or Order."""
 
 import dagster as dg
-import pandas as pd
 
-from sfxero_dagster.clients.governor import DailyLimitReached
-from sfxero_dagster.clients.xero import XeroRequestError
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig
-from sfxero_dagster.core.hashing import payload_hash
-from sfxero_dagster.core.ledger import Event, QueueItemIn
-from sfxero_dagster.core.reasons import hint as reason_hint
-from sfxero_dagster.core.writeback import failed_field
 from sfxero_dagster.defs.resources import (
     LedgerResource,
     SalesforceResource,
@@ -28,89 +12,7 @@ from sfxero_dagster.defs.resources import (
     WarehouseResource,
     XeroResource,
 )
-
-SF_TABLE = {"Account": "sf_accounts", "Opportunity": "sf_opportunities", "Order": "sf_orders"}
-WRITTEN = "sf_identity_written"
-WRITTEN_COLUMNS = ["key", "hash", "seen"]
-
-
-def _current(wh, obj: str, fields: list[str]) -> dict[str, dict]:
-    """Our copy of the records, without those deleted in Salesforce (an update of one fails with
-    ENTITY_IS_DELETED, and was sent again on every run)."""
-    table = SF_TABLE[obj]
-    if not wh.has(table):
-        return {}
-    have = set(wh.query(f'SELECT * FROM "{table}" LIMIT 0').columns)
-    cols = ", ".join(f'"{c}"' for c in ["Id", "SystemModstamp", *fields] if c in have)
-    where = ' WHERE NOT coalesce("IsDeleted", false)' if "IsDeleted" in have else ""
-    return {r["Id"]: r for r in wh.query(f'SELECT {cols} FROM "{table}"{where}').to_dict("records")}
-
-
-def deleted_in_salesforce(wh) -> set[tuple[str, str]]:
-    """(object, Id) of the records the last extract saw deleted: nothing is written to them any more."""
-    out: set[tuple[str, str]] = set()
-    for obj, table in SF_TABLE.items():
-        if wh.has(table) and "IsDeleted" in set(wh.query(f'SELECT * FROM "{table}" LIMIT 0').columns):
-            ids = wh.query(f'SELECT "Id" FROM "{table}" WHERE coalesce("IsDeleted", false)')["Id"]
-            out.update((obj, i) for i in ids)
-    return out
-
-
-def _differs(want: dict, have: dict | None) -> bool:
-    if have is None:
-        return False  # not in our copy of Salesforce (deleted, or not extracted): nothing to update
-    return any((have.get(k) or None) != (v or None) for k, v in want.items())
-
-
-def _seen(have: dict) -> str | None:
-    stamp = have.get("SystemModstamp")
-    return None if stamp is None or pd.isna(stamp) else str(stamp)
-
-
-def identity_updates(
-    cfg: SfxeroConfig,
-    wh,
-    led,
-    urls: dict[str, str],
-    written: dict[str, tuple[str, str | None]] | None = None,
-) -> tuple[dict[str, list[dict]], dict[str, dict[str, str | None]]]:
-    """Per object, the {Id, field: value} updates Salesforce still lacks (pure apart from reads), and
-    per object and Id the (hash, seen) to remember once written.
-
-    ``written`` maps ``"{object}:{Id}"`` to the hash of the values last written and the SystemModstamp
-    the extract then had: while the extract still shows that version, those values are in Salesforce.
-    """
-    written = written or {}
-    links = led.links_frame()
-    out: dict[str, list[dict]] = {"Account": [], "Opportunity": [], "Order": []}
-    memo: dict[str, dict[str, str | None]] = {}
-    if links.empty:
-        return out, memo
-
-    def consider(obj: str, sf_id: str, want: dict, have: dict | None) -> None:
-        if not _differs(want, have):
-            return
-        key, digest, seen = f"{obj}:{sf_id}", payload_hash(want), _seen(have or {})
-        if seen is not None and written.get(key) == (digest, seen):
-            return  # written by an earlier run; the extract has not read the record since
-        out[obj].append({"Id": sf_id, **want})
-        memo[key] = {"hash": digest, "seen": seen}
-
-    accounts = _current(wh, "Account", ["Xero_Contact_Id__c"])
-    for r in links.loc[links["xero_object"] == "Contacts"].to_dict("records"):
-        consider("Account", r["sf_id"], {"Xero_Contact_Id__c": r["xero_id"]}, accounts.get(r["sf_id"]))
-    fields = ["Xero_Invoice_Id__c", "Xero_Invoice_Number__c", "Xero_Online_Invoice_Url__c"]
-    for obj in ("Opportunity", "Order"):
-        current = _current(wh, obj, fields)
-        rows = links.loc[(links["xero_object"] == "Invoices") & (links["sf_object"] == obj)]
-        for r in rows.to_dict("records"):
-            want = {
-                "Xero_Invoice_Id__c": r["xero_id"],
-                "Xero_Invoice_Number__c": r["xero_number"],
-                "Xero_Online_Invoice_Url__c": urls.get(r["xero_id"]),
-            }
-            consider(obj, r["sf_id"], want, current.get(r["sf_id"]))
-    return out, memo
+from sfxero_dagster.sync.identity import online_urls, write_identities
 
 
 def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
@@ -136,82 +38,18 @@ def build_identity_writeback(config: SfxeroConfig) -> dg.AssetsDefinition:
         ledger: LedgerResource,
     ) -> dg.MaterializeResult:
         cfg = sfxero_config.config
-        wh, led = warehouse.open(), ledger.open()
+        wh, led, api = warehouse.open(), ledger.open(), XeroApi(xero.client())
+        x_before = api.calls.total()
         tenants = {t.tenant_id for t in cfg.xero.tenants}
-        cache = wh.read("xero_online_urls", ["invoice_id", "url"])
-        urls = dict(zip(cache["invoice_id"], cache["url"], strict=True))
-        links = led.links_frame(xero_object="Invoices")
-        client_x = xero.client()
-        x_before = client_x.calls.total()
-        fetched, pending, parked = [], 0, set[str]()
-        for r in links.to_dict("records"):
-            if r["xero_id"] and r["xero_id"] not in urls and r["tenant_id"] in tenants:
-                if r["tenant_id"] in parked:
-                    pending += 1
-                    continue
-                try:
-                    data, _ = client_x.call(r["tenant_id"], "read", "get_online_invoice", r["xero_id"])
-                except XeroRequestError as exc:  # e.g. a DRAFT invoice has no online URL yet
-                    context.log.info(f"no online URL for invoice {r['xero_id']}: {exc}")
-                    continue
-                except DailyLimitReached as exc:
-                    # Keep what was fetched and still write the ids: raising here lost every URL of the
-                    # run and wrote nothing, so an org above a day's calls never finished.
-                    context.log.warning(f"online URLs wait for tomorrow: {exc}")
-                    parked.add(r["tenant_id"])
-                    pending += 1
-                    continue
-                found = [o.online_invoice_url for o in (data.online_invoices or []) if o.online_invoice_url]
-                if found:
-                    urls[r["xero_id"]] = found[0]
-                    fetched.append({"invoice_id": r["xero_id"], "url": found[0]})
-        if fetched:
-            wh.replace("xero_online_urls", pd.concat([cache, pd.DataFrame(fetched)], ignore_index=True))
-        remembered = wh.read(WRITTEN, WRITTEN_COLUMNS)
-        updates, memo = identity_updates(
-            cfg,
-            wh,
-            led,
-            urls,
-            {k: (h, s) for k, h, s in remembered[WRITTEN_COLUMNS].itertuples(index=False, name=None)},
-        )
-        sf = salesforce.client()
-        before = sf.http_requests
-        written, failed, queue, events, done = 0, 0, [], [], []
-        for obj, records in updates.items():
-            if not records:
-                continue
-            for outcome, rec in zip(sf.update(obj, records), records, strict=True):
-                if outcome.success:
-                    written += 1
-                    done.append({"key": f"{obj}:{rec['Id']}", **memo[f"{obj}:{rec['Id']}"]})
-                    events.append(Event("writeback", context.run.run_id, "identity", obj, rec["Id"]))
-                else:
-                    failed += 1
-                    queue.append(
-                        QueueItemIn(
-                            obj,
-                            rec["Id"],
-                            "salesforce_write_failed",
-                            message=outcome.message,
-                            field=failed_field(outcome),
-                            hint=reason_hint("salesforce_write_failed", message=outcome.message),
-                            payload=rec,
-                        )
-                    )
-        if done:
-            written_at = pd.Timestamp.now(tz="UTC").isoformat()
-            fresh = pd.DataFrame(done, columns=WRITTEN_COLUMNS).astype("string").assign(written_at=written_at)
-            wh.merge(WRITTEN, fresh, key="key", version="written_at")
-        led.log_events(events)
-        led.queue_upsert(queue)
+        urls, pending = online_urls(api, wh, led, tenants, context.log.info, context.log.warning)
+        result = write_identities(cfg, wh, led, salesforce.client(), urls, context.run.run_id)
         return dg.MaterializeResult(
             metadata={
-                "written": dg.MetadataValue.int(written),
-                "failed": dg.MetadataValue.int(failed),
-                **{f"{k.lower()}_updates": dg.MetadataValue.int(len(v)) for k, v in updates.items()},
-                "salesforce_requests": dg.MetadataValue.int(sf.http_requests - before),
-                "xero_api_calls": dg.MetadataValue.int(client_x.calls.total() - x_before),
+                "written": dg.MetadataValue.int(result.written),
+                "failed": dg.MetadataValue.int(result.failed),
+                **{f"{k.lower()}_updates": dg.MetadataValue.int(n) for k, n in result.updates.items()},
+                "salesforce_requests": dg.MetadataValue.int(result.salesforce_requests),
+                "xero_api_calls": dg.MetadataValue.int(api.calls.total() - x_before),
                 "online_urls_pending": dg.MetadataValue.int(pending),
             }
         )

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.core.matching import CONTACT_COLUMNS, contacts_frame
 from sfxero_dagster.defs.resources import (
@@ -20,6 +21,7 @@ from sfxero_dagster.defs.resources import (
     WarehouseResource,
     XeroResource,
 )
+from sfxero_dagster.store import tables
 
 
 def _ts(value: Any) -> str | None:
@@ -34,7 +36,7 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
     """The API's reference lists as flat tables, one row per tax rate, currency, option, account, item."""
     org = ref["organisation"][0] if ref["organisation"] else {}
     return {
-        "xero_organisation": pd.DataFrame(
+        tables.XERO_ORGANISATION: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -44,7 +46,7 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
                 }
             ]
         ),
-        "xero_tax_rates": pd.DataFrame(
+        tables.XERO_TAX_RATES: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -57,11 +59,11 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
             ],
             columns=["tenant_key", "tax_type", "name", "status", "effective_rate"],
         ),
-        "xero_currencies": pd.DataFrame(
+        tables.XERO_CURRENCIES: pd.DataFrame(
             [{"tenant_key": tenant_key, "code": c.get("Code")} for c in ref["currencies"]],
             columns=["tenant_key", "code"],
         ),
-        "xero_tracking_options": pd.DataFrame(
+        tables.XERO_TRACKING_OPTIONS: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -85,7 +87,7 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
                 "option_id",
             ],
         ),
-        "xero_accounts": pd.DataFrame(
+        tables.XERO_ACCOUNTS: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -98,7 +100,7 @@ def reference_frames(tenant_key: str, ref: dict[str, list[dict[str, Any]]]) -> d
             ],
             columns=["tenant_key", "code", "name", "type", "status"],
         ),
-        "xero_items": pd.DataFrame(
+        tables.XERO_ITEMS: pd.DataFrame(
             [
                 {
                     "tenant_key": tenant_key,
@@ -132,47 +134,49 @@ def build_reference_asset(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         ledger: LedgerResource,
     ) -> dg.MaterializeResult:
         cfg = sfxero_config.config
-        client = xero.client()
+        api = XeroApi(xero.client())
         wh, led = warehouse.open(), ledger.open()
-        before = client.calls.total()
-        frames = reference_frames(tenant.key, client.reference_data(tenant.tenant_id))
+        before = api.calls.total()
+        frames = reference_frames(tenant.key, api.reference_data(tenant.tenant_id))
         for table, df in frames.items():
             wh.replace_where(table, df, "tenant_key", tenant.key)
 
         stream = f"xero:contacts:{tenant.key}"
         mark = led.get_watermark(stream)
-        have = wh.has("xero_contacts") and bool(
-            len(wh.query("SELECT 1 FROM xero_contacts WHERE tenant_key = ? LIMIT 1", [tenant.key]))
+        have = wh.has(tables.XERO_CONTACTS) and bool(
+            len(wh.query(f"SELECT 1 FROM {tables.XERO_CONTACTS} WHERE tenant_key = ? LIMIT 1", [tenant.key]))
         )
         since = (
             pd.Timestamp(mark).to_pydatetime() - timedelta(minutes=cfg.delta.overlap_minutes)
             if mark and have
             else None
         )
-        contacts = client.read_all(tenant.tenant_id, "get_contacts", "contacts", modified_since=since)
+        contacts = api.contacts(tenant.tenant_id, modified_since=since)
         df = contacts_frame(contacts, tenant.key)
         df["updated"] = [_ts(v) for v in df["updated"]]
         df = df.astype({c: "string" for c in CONTACT_COLUMNS})
-        counts = wh.merge("xero_contacts", df, key="contact_id", version="updated")
+        counts = wh.merge(tables.XERO_CONTACTS, df, key="contact_id", version="updated")
         newest = df["updated"].dropna().max() if len(df) else None
         if isinstance(newest, str):
             led.advance_watermark(stream, newest, run_id=context.run.run_id)
         total = int(
-            wh.query("SELECT count(*) AS n FROM xero_contacts WHERE tenant_key = ?", [tenant.key])["n"][0]
+            wh.query(f"SELECT count(*) AS n FROM {tables.XERO_CONTACTS} WHERE tenant_key = ?", [tenant.key])[
+                "n"
+            ][0]
         )
         return dg.MaterializeResult(
             metadata={
-                "tax_rates": dg.MetadataValue.int(len(frames["xero_tax_rates"])),
-                "currencies": dg.MetadataValue.int(len(frames["xero_currencies"])),
-                "tracking_options": dg.MetadataValue.int(len(frames["xero_tracking_options"])),
-                "accounts": dg.MetadataValue.int(len(frames["xero_accounts"])),
-                "items": dg.MetadataValue.int(len(frames["xero_items"])),
+                "tax_rates": dg.MetadataValue.int(len(frames[tables.XERO_TAX_RATES])),
+                "currencies": dg.MetadataValue.int(len(frames[tables.XERO_CURRENCIES])),
+                "tracking_options": dg.MetadataValue.int(len(frames[tables.XERO_TRACKING_OPTIONS])),
+                "accounts": dg.MetadataValue.int(len(frames[tables.XERO_ACCOUNTS])),
+                "items": dg.MetadataValue.int(len(frames[tables.XERO_ITEMS])),
                 "contacts_read": dg.MetadataValue.int(len(df)),
                 "contacts_new": dg.MetadataValue.int(counts["new"]),
                 "contacts_changed": dg.MetadataValue.int(counts["changed"]),
                 "contacts_total": dg.MetadataValue.int(total),
                 "contacts_incremental": dg.MetadataValue.bool(since is not None),
-                "xero_api_calls": dg.MetadataValue.int(client.calls.total() - before),
+                "xero_api_calls": dg.MetadataValue.int(api.calls.total() - before),
             }
         )
 

@@ -5,7 +5,7 @@ than through an IO manager, because an extract *merges* a delta into what earlie
 latest version of each record (by ``SystemModstamp``) wins, whatever order partitions run in.
 
 DuckDB allows one writing process per file, so every access is a short transaction under an
-inter-process file lock (``core.duckfile``, shared with the ledger); two runs can never interleave writes.
+inter-process file lock (``store.duckfile``, shared with the ledger); two runs can never interleave writes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sfxero_dagster.core.duckfile import LockedDuckDB
+from sfxero_dagster.store.duckfile import LockedDuckDB
 
 
 def _ident(name: str) -> str:
