@@ -54,8 +54,18 @@ import yaml
 
 from bench.soak_check import CATEGORIES, Expected, check, snapshot_expected, summary
 from sfxero_dagster.clients.xero_tokens import FileTokenStore
-from sfxero_dagster.config import SfxeroConfig, load_config
+from sfxero_dagster.config import load_config, load_settings
 from sfxero_dagster.core.ledger import Ledger
+from sfxero_dagster.runner import (
+    EXTRACT,
+    REFERENCE,
+    STAGE,
+    Runner,
+    history_tags,
+    sync_keys,
+    tenant_pushes,
+    tenant_statuses,
+)
 from sfxero_dagster.sandbox.clock import SandboxClock
 from sfxero_dagster.sandbox.httpbase import SandboxServer
 from sfxero_dagster.sandbox.run import SandboxHandle, start_sandbox
@@ -263,28 +273,16 @@ def client_config(handle: SandboxHandle, work: Path, *, short_timeouts: bool = T
     return path
 
 
-def full_selection(cfg: SfxeroConfig) -> list[str]:
-    """One sync cycle: push to every organisation, Xero ids to Salesforce, invoice and payment status."""
-    keys = [f"xero/{t.key}/{c}" for c in ("contacts", "invoices") for t in cfg.xero.tenants]
-    return [*keys, "salesforce/xero_ids", *(f"salesforce/{t.key}/invoice_status" for t in cfg.xero.tenants)]
+full_selection = sync_keys  # one sync cycle: push everywhere, Xero ids, invoice and payment status
+
+
+def runner(config: Path) -> Runner:
+    """The cycle's runner on ``config``: an ephemeral instance, failures returned (the soak records them)."""
+    return Runner(load_settings(config), dg.DagsterInstance.ephemeral(), quiet=True, raise_on_error=False)
 
 
 def materialize(config: Path, selection: Any, **kwargs: Any) -> dg.ExecuteInProcessResult:
-    from sfxero_dagster.definitions import domain_defs
-    from sfxero_dagster.defs.resources import build_resources
-
-    assets = [a for d in domain_defs(load_config(config)) for a in d.assets or []]
-    if isinstance(selection, list):
-        selection = dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(k) for k in selection))
-    return dg.materialize(
-        assets,
-        selection=selection,
-        resources=build_resources(config_path=str(config)),
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=kwargs.pop("raise_on_error", False),
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},  # step chatter off
-        **kwargs,
-    )
+    return runner(config).run(selection, **kwargs)
 
 
 def _must(result: dg.ExecuteInProcessResult, what: str) -> dg.ExecuteInProcessResult:
@@ -459,7 +457,6 @@ def plant_day(
 
 def prepare(base: Path, scale: str, seed: int) -> dict[str, Any]:
     """The snapshot: the org synced to a steady state, then a day's unsynced work on top (see module doc)."""
-    from sfxero_dagster.defs.partitions import daily_partitions
     from sfxero_dagster.sandbox.seed import SCALES, generate
 
     started = time.perf_counter()
@@ -475,8 +472,6 @@ def prepare(base: Path, scale: str, seed: int) -> dict[str, Any]:
             {"refresh_token": handle.xero.info()["refresh_token"], "expires_at": 0}
         )
         cfg = load_config(config)
-        keys = daily_partitions(cfg).get_partition_keys()
-        tags = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
         led = Ledger(base / "state" / "ledger.duckdb")
         timings: dict[str, float] = {}
 
@@ -487,16 +482,16 @@ def prepare(base: Path, scale: str, seed: int) -> dict[str, Any]:
             log.info("prepare: %s %.0fs", what, timings[what])
             return done
 
-        step("history extract", dg.AssetSelection.groups("salesforce_extract"), tags=tags)
-        step("Xero snapshots", dg.AssetSelection.groups("xero_reference"))
-        step("staging and matching", dg.AssetSelection.groups("staging", "matching"))
-        step("first push", full_selection(cfg)[: 2 * len(cfg.xero.tenants)])
+        step("history extract", EXTRACT, tags=history_tags(cfg))
+        step("Xero snapshots", REFERENCE)
+        step("staging and matching", STAGE)
+        step("first push", tenant_pushes(cfg))
         # A payment per organisation well after the push: the status watermark then sits past the push,
         # so a schedule's status run re-reads only its overlap window, not every invoice.
         clock.advance(1200)
         for _, inv in led.links_frame(xero_object="Invoices").drop_duplicates("tenant_id").iterrows():
             handle.xero.act("pay", tenant_id=inv["tenant_id"], invoice=inv["xero_id"], amount="1.00")
-        step("invoice status", full_selection(cfg)[-len(cfg.xero.tenants) :])
+        step("invoice status", tenant_statuses(cfg))
         for _ in range(10):  # online URLs: one Xero call per invoice, parked on the day limit, resumed
             done = step("Xero ids", ["salesforce/xero_ids"])
             if not _meta(done, "salesforce/xero_ids").get("online_urls_pending"):
@@ -507,8 +502,8 @@ def prepare(base: Path, scale: str, seed: int) -> dict[str, Any]:
         day = plant_day(handle, led, manifest, random.Random(f"{seed}:day"), SCALES[scale]["opportunities"])
         timings["a day's work"] = round(time.perf_counter() - t0, 1)
         clock.advance(60)
-        step("delta extract", dg.AssetSelection.groups("salesforce_extract"), partition_key=_today(handle))
-        step("staging and matching", dg.AssetSelection.groups("staging", "matching"))
+        step("delta extract", EXTRACT, partition_key=_today(handle))
+        step("staging and matching", STAGE)
         timings["total"] = round(time.perf_counter() - started, 1)
         meta = {
             "scale": scale,
@@ -605,7 +600,7 @@ def _mutate(
     handle.clock.advance(120)
     extracts = [f"salesforce/{name}" for name in EXTRACT_DELTA]
     _must(materialize(config, extracts, partition_key=_today(handle)), "delta extract")
-    _must(materialize(config, dg.AssetSelection.groups("staging", "matching")), "staging")
+    _must(materialize(config, STAGE), "staging")
     return touched, created
 
 
