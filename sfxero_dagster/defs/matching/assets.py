@@ -14,6 +14,7 @@ from sfxero_dagster.core.ledger import QueueItemIn
 from sfxero_dagster.core.matching import CONTACT_COLUMNS, MATCH_COLUMNS, MatchSettings, match_contacts
 from sfxero_dagster.core.reasons import REASONS
 from sfxero_dagster.core.reasons import hint as reason_hint
+from sfxero_dagster.defs.pools import LEDGER_WRITER
 from sfxero_dagster.defs.resources import LedgerResource, SfxeroConfigResource, WarehouseResource
 
 MATCH_REASONS = [code for code, r in REASONS.items() if r.stage == "match"]
@@ -29,7 +30,7 @@ def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
         group_name="matching",
         deps=["valid_customers", *refs],
         kinds={"duckdb"},
-        pool="ledger_writer",
+        pool=LEDGER_WRITER,
         check_specs=[dg.AssetCheckSpec("match_reviews", asset="contact_matches", blocking=False)],
     )
     def contact_matches(

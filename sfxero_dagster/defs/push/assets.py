@@ -914,6 +914,7 @@ def plan_frame(cfg: SfxeroConfig, wh, led: Ledger) -> pd.DataFrame:
     group_name="push",
     deps=["valid_invoices", "contact_matches"],
     kinds={"duckdb"},
+    pool="ledger_writer",
     description="What a push would write to Xero (create, update, void, skip, queue), without writing anything.",
 )
 def push_plan(
