@@ -29,7 +29,7 @@ from typing import Any
 import dagster as dg
 import yaml
 
-from bench.run import _materialize, _prepare, _world
+from bench.run import _materialize, _prepare, _runner, _world
 
 MINUTE = 60  # Xero's documented limit: 60 calls per rolling minute per organisation
 
@@ -192,38 +192,24 @@ def _data_calls(calls: dict[str, int], kind: str) -> int:
 
 def _state(config: Path) -> tuple[Any, Any, int]:
     """The warehouse, the ledger and the shipped bulk_threshold of the world ``config`` points at."""
-    from sfxero_dagster.config import load_config
+    from sfxero_dagster.config import load_settings
     from sfxero_dagster.store.ledger import Ledger
     from sfxero_dagster.store.warehouse import Warehouse
 
-    cfg = load_config(config)
-    state = Path(cfg.storage.state_dir)
-    state = state if state.is_absolute() else config.parent / state
+    settings = load_settings(config)
     return (
-        Warehouse(state / "warehouse.duckdb"),
-        Ledger(state / "ledger.duckdb"),
-        cfg.salesforce.bulk_threshold,
+        Warehouse(settings.warehouse_path),
+        Ledger(settings.ledger_path),
+        settings.config.salesforce.bulk_threshold,
     )
 
 
 def measure_extract(handle: Any, config: Path, *, partition_key: str | None = None) -> dict[str, Any]:
     """Run the Salesforce extracts (all history, or one partition: a delta) and count what they cost."""
-    from sfxero_dagster.config import load_config
-    from sfxero_dagster.defs.partitions import daily_partitions
-
     threshold = _state(config)[2]
-    if partition_key is None:
-        keys = daily_partitions(load_config(config)).get_partition_keys()
-        run = {
-            "tags": {
-                "dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1],
-            }
-        }
-    else:
-        run = {"partition_key": partition_key}
     handle.salesforce.request_log.clear()
-    result = _materialize(config, dg.AssetSelection.groups("salesforce_extract"), **run)
+    runner = _runner(config)
+    result = runner.extract_history() if partition_key is None else runner.extract_day(partition_key)
     rows = {
         ev.asset_key.path[-1]: int(ev.materialization.metadata["rows_read"].value)
         for ev in result.get_asset_materialization_events()
@@ -329,25 +315,19 @@ def measure_bulk(handle: Any, config: Path, *, threshold: int = 1000, page: int 
     the same client, with ``bulk_threshold`` lowered to ``threshold``, reads every opportunity line and
     re-upserts every ``Xero_Invoice__c`` (same values, by external id). A read first asks one REST
     page (``page`` rows) to learn the size, then runs one query job; a write is one ingest job."""
-    from sfxero_dagster.clients.salesforce import SalesforceClient, SalesforceSettings
-    from sfxero_dagster.config import load_config
+    from sfxero_dagster.clients.salesforce import SalesforceClient, SalesforceCredentials, SalesforceSettings
+    from sfxero_dagster.config import load_settings
     from sfxero_dagster.defs.salesforce.assets import extracts
 
-    cfg = load_config(config)
-    c, env = cfg.salesforce, os.environ
-    sf = SalesforceClient(
-        SalesforceSettings(
-            auth_flow=c.auth_flow,
-            login_url=c.login_url,
-            api_version=c.api_version,
-            ca_bundle=c.ca_bundle,
-            consumer_key=env.get("SF_CONSUMER_KEY"),
-            consumer_secret=env.get("SF_CONSUMER_SECRET"),
-            query_batch_size=page,
-            bulk_threshold=threshold,
-            bulk_poll_seconds=0.2,
-        )
+    cfg, env = load_settings(config).config, os.environ
+    secrets = SalesforceCredentials(
+        consumer_key=env.get("SF_CONSUMER_KEY"), consumer_secret=env.get("SF_CONSUMER_SECRET")
     )
+    # the bench's own page size and threshold, below the configured bounds on purpose (no validation)
+    settings = SalesforceSettings.of(cfg.salesforce, secrets).model_copy(
+        update={"query_batch_size": page, "bulk_threshold": threshold, "bulk_poll_seconds": 0.2}
+    )
+    sf = SalesforceClient(settings)
     sf.login()
     fields = next(e.fields for e in extracts(cfg) if e.object_name == "OpportunityLineItem")
     handle.salesforce.request_log.clear()
@@ -400,8 +380,7 @@ def p4(tmp: Path, *, scale: str = "bench", changed_pct: float = 1.0, pay_every: 
         edited = edit_opportunities(handle, config, changed_pct)
         today = handle.clock.now().astimezone(UTC).date().isoformat()
         delta = {**measure_extract(handle, config, partition_key=today), "opportunities_edited": edited}
-        _materialize(config, dg.AssetSelection.groups("xero_reference", "staging", "matching"))
-        _materialize(config, dg.AssetSelection.groups("push"))
+        _runner(config).cycle(("reference", "stage", "push"))
         identity = measure_identity_writeback(handle, config)
         paid = pay_some(handle, config, pay_every)
         status = {**measure_status_writeback(handle, config), "invoices_paid_in_xero": paid}

@@ -30,6 +30,8 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
+from sfxero_dagster.runner import PUSH, STAGE
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 WRITE_PATHS = ("/Contacts", "/Invoices", "/Items", "/CreditNotes")
@@ -57,19 +59,16 @@ def _world(tmp: Path, scale: str):
     return handle, config
 
 
-def _materialize(config: Path, selection, **kwargs):
-    from sfxero_dagster.config import load_config
-    from sfxero_dagster.definitions import domain_defs
-    from sfxero_dagster.defs.resources import build_resources
+def _runner(config: Path):
+    """The cycle's runner on the world ``config`` points at (parsed now: measure_push rewrites it)."""
+    from sfxero_dagster.config import load_settings
+    from sfxero_dagster.runner import Runner
 
-    assets = [a for d in domain_defs(load_config(config)) for a in d.assets or []]
-    return dg.materialize(
-        assets,
-        selection=selection,
-        resources=build_resources(config_path=str(config)),
-        instance=dg.DagsterInstance.ephemeral(),
-        **kwargs,
-    )
+    return Runner(load_settings(config), dg.DagsterInstance.ephemeral())
+
+
+def _materialize(config: Path, selection, **kwargs):
+    return _runner(config).run(selection, **kwargs)
 
 
 def _writes(handle) -> int:
@@ -81,16 +80,8 @@ def _writes(handle) -> int:
 
 
 def _prepare(config: Path) -> None:
-    from sfxero_dagster.config import load_config
-    from sfxero_dagster.defs.partitions import daily_partitions
-
-    keys = daily_partitions(load_config(config)).get_partition_keys()
-    _materialize(
-        config,
-        dg.AssetSelection.groups("salesforce_extract"),
-        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
-    )
-    _materialize(config, dg.AssetSelection.groups("xero_reference", "staging", "matching"))
+    """History extract, Xero snapshots, staging and matching: ready to push."""
+    _runner(config).cycle(("extract", "reference", "stage"))
 
 
 def p1_p2(tmp: Path) -> dict:
@@ -120,12 +111,12 @@ def p1_p2(tmp: Path) -> dict:
         contacts = sum(1 for (_, c), plan in plans.items() if c == "Contacts" for p in plan if p.writes)
         handle.xero.request_log.clear()
         started = time.perf_counter()
-        _materialize(config, dg.AssetSelection.groups("push"))
+        _materialize(config, PUSH)
         ours_seconds = time.perf_counter() - started
         ours = _writes(handle)
         ours_total = len(handle.xero.request_log)
         handle.xero.request_log.clear()
-        _materialize(config, dg.AssetSelection.groups("push"))
+        _materialize(config, PUSH)
         rerun_0 = _writes(handle)
         # P2: change 1 % of the invoiced opportunities in Salesforce, then run the delta
         links = led.links_frame(xero_object="Invoices")
@@ -139,10 +130,10 @@ def p1_p2(tmp: Path) -> dict:
                 "edit", id=line["sf_line_id"], fields={"Quantity": float(line["quantity"]) + 1}
             )
         today = handle.clock.now().astimezone(UTC).date().isoformat()
-        _materialize(config, dg.AssetSelection.groups("salesforce_extract"), partition_key=today)
-        _materialize(config, dg.AssetSelection.groups("staging", "matching"))
+        _runner(config).extract_day(today)
+        _materialize(config, STAGE)
         handle.xero.request_log.clear()
-        _materialize(config, dg.AssetSelection.groups("push"))
+        _materialize(config, PUSH)
         rerun_1 = _writes(handle)
         tenants_touched = len(set(links.loc[links["sf_id"].isin(changed), "tenant_id"]))
         to_send = [p for plan in plans.values() for p in plan if p.writes]

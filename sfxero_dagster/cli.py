@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from sfxero_dagster.config import ConfigError, load_config
+from sfxero_dagster.config import ConfigError
 
 
 @click.group()
@@ -24,9 +24,11 @@ def config() -> None:
 @config.command("check")
 @click.argument("path", required=False)
 def config_check(path: str | None) -> None:
-    """Validate PATH (default: $SFXERO_CONFIG or ./sfxero.yaml) and print a summary."""
+    """Validate PATH (default: $SFXERO_CONFIG, else the $SFXERO_ENV environment's file) and print a summary."""
+    from sfxero_dagster.config import load_settings
+
     try:
-        cfg = load_config(path)
+        cfg = load_settings(path).config
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -118,21 +120,12 @@ def demo(state_dir: str, serve: bool, host: str, port: int) -> None:
 @click.option("--show", default=20, show_default=True, help="How many planned writes to list.")
 def plan(tenant: str | None, show: int) -> None:
     """What a push would create, update, void, skip or queue, from the last staged data. Writes nothing."""
-    from pathlib import Path
-
-    from sfxero_dagster.defs.resources import _config_file
     from sfxero_dagster.store.ledger import Ledger
     from sfxero_dagster.store.warehouse import Warehouse
     from sfxero_dagster.sync.plan import plan_frame
 
-    path = _config_file()
-    cfg = load_config(path)
-    base = Path(path).resolve().parent
-    frame = plan_frame(
-        cfg,
-        Warehouse(cfg.storage.path(cfg.storage.warehouse, base)),
-        Ledger(cfg.storage.path(cfg.storage.ledger, base)),
-    )
+    settings = _settings()
+    frame = plan_frame(settings.config, Warehouse(settings.warehouse_path), Ledger(settings.ledger_path))
     if tenant:
         frame = frame.loc[frame["tenant"] == tenant]
     counts = frame.groupby(["tenant", "collection", "action"]).size().rename("records").reset_index()
@@ -148,10 +141,15 @@ def queue() -> None:
     """The review queue: records that need a person, with the reason and a hint."""
 
 
-def _config_path() -> str:
-    from sfxero_dagster.defs.resources import _config_file
+def _settings():
+    """This process's configuration ($SFXERO_ENV, $SFXERO_CONFIG), parsed once; a bad file exits with 2."""
+    from sfxero_dagster.config import load_settings
 
-    return _config_file()
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
 
 
 @queue.command("list")
@@ -162,7 +160,7 @@ def queue_list(state: str, reason: str | None, record: str | None) -> None:
     """Items, one per line: id, reason, record, field and value."""
     from sfxero_dagster.queue_ops import open_ledger
 
-    items = open_ledger(_config_path()).queue_list(
+    items = open_ledger(_settings()).queue_list(
         state=None if state == "all" else state, reason_code=reason, sf_id=record
     )
     for i in items:
@@ -178,7 +176,7 @@ def queue_show(item_id: int) -> None:
     """One item in full, with the hint a person can act on."""
     from sfxero_dagster.queue_ops import describe, open_ledger
 
-    item = open_ledger(_config_path()).queue_get(item_id)
+    item = open_ledger(_settings()).queue_get(item_id)
     if item is None:
         click.echo(f"no review item {item_id}", err=True)
         sys.exit(2)
@@ -193,7 +191,7 @@ def queue_ignore(item_id: int, note: str) -> None:
     from sfxero_dagster.queue_ops import open_ledger
 
     try:
-        changed = open_ledger(_config_path()).queue_ignore(item_id, note)
+        changed = open_ledger(_settings()).queue_ignore(item_id, note)
     except ValueError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -207,10 +205,10 @@ def queue_retry(reason: str | None, record: str | None) -> None:
     """Re-read today's Salesforce changes, re-validate, re-match and re-send; report what resolved."""
     from sfxero_dagster.queue_ops import open_ledger, reprocess
 
-    path = _config_path()
-    ledger = open_ledger(path)
+    settings = _settings()
+    ledger = open_ledger(settings)
     before = {i.item_id: i for i in ledger.queue_list(reason_code=reason, sf_id=record)}
-    runs = reprocess(path)
+    runs = reprocess(settings)
     still = {i.item_id for i in ledger.queue_list(reason_code=reason, sf_id=record)}
     resolved = [i for k, i in before.items() if k not in still]
     for i in resolved:
@@ -231,22 +229,22 @@ def xero_bootstrap(env_var: str) -> None:
     into the token store by themselves."""
     import os
 
-    from sfxero_dagster.defs.resources import XeroResource, _config_file, token_store_path
+    from sfxero_dagster.defs.resources import XeroResource
 
     token = os.environ.get(env_var)
     missing = [v for v in (env_var, "XERO_CLIENT_ID", "XERO_CLIENT_SECRET") if not os.environ.get(v)]
     if missing:
         click.echo(f"set {', '.join(missing)} first", err=True)
         sys.exit(2)
-    path = _config_file()
+    settings = _settings()
     manager = XeroResource(
-        config_path=path,
+        connection=settings.config.xero,
         client_id=os.environ["XERO_CLIENT_ID"],
         client_secret=os.environ["XERO_CLIENT_SECRET"],
     ).token_manager()
     manager.bootstrap(token)
     manager.access_token()  # one refresh: proves the consent, rotates the token into the store
-    click.echo(f"Xero token stored in {token_store_path(path)} (mode 0600); it rotates on every refresh")
+    click.echo(f"Xero token stored in {settings.token_store} (mode 0600); it rotates on every refresh")
 
 
 if __name__ == "__main__":  # pragma: no cover

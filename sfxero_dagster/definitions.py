@@ -2,18 +2,19 @@
 
 Each domain module under ``sfxero_dagster.defs`` builds its definitions from the configuration
 (tenants, partitions, mapped fields); this module merges them, in data-path order, with the
-environment's resources (see ``defs/resources.py``).
+environment's resources (see ``defs/resources.py``). The configuration is parsed once here
+(``config.load_settings``: ``SFXERO_ENV`` and ``SFXERO_CONFIG``) and handed to both.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from sfxero_dagster.config import SfxeroConfig, load_config
+from sfxero_dagster.config import Settings, SfxeroConfig, load_settings
 from sfxero_dagster.defs.matching.assets import matching_defs
 from sfxero_dagster.defs.operations.assets import operations_defs
 from sfxero_dagster.defs.push.assets import push_defs
-from sfxero_dagster.defs.resources import _config_file, build_resources
+from sfxero_dagster.defs.resources import build_resources
 from sfxero_dagster.defs.salesforce.assets import salesforce_defs
 from sfxero_dagster.defs.staging.assets import staging_defs
 from sfxero_dagster.defs.writeback.assets import writeback_defs
@@ -35,11 +36,10 @@ def domain_defs(config: SfxeroConfig) -> list[dg.Definitions]:
     ]
 
 
-def build_definitions(config_path: str | None = None) -> dg.Definitions:
-    path = config_path or _config_file()
-    config = load_config(path)
+def build_definitions(config_path: str | None = None, settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or load_settings(config_path)
     return dg.Definitions.merge(
-        *domain_defs(config), dg.Definitions(resources=build_resources(config_path=path))
+        *domain_defs(settings.config), dg.Definitions(resources=build_resources(settings))
     )
 
 

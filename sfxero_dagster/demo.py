@@ -27,39 +27,43 @@ import click
 import dagster as dg
 
 from sfxero_dagster.clients.xero_tokens import FileTokenStore
-from sfxero_dagster.config import load_config
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-def _instance() -> dg.DagsterInstance:
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+from sfxero_dagster.config import load_settings
+from sfxero_dagster.runner import (
+    EXTRACT,
+    IDS,
+    PUSH,
+    QUEUE,
+    RECONCILE,
+    REFERENCE,
+    STAGE,
+    Runner,
+    history_tags,
+    keys,
+)
 
 
 class _Stages:
-    """Materialises one stage at a time into the instance and keeps every asset's latest metadata."""
+    """Runs one stage at a time (the cycle's :class:`~sfxero_dagster.runner.Runner`) and keeps every
+    asset's latest metadata for the summary."""
 
-    def __init__(self, assets: list, resources: dict, instance: dg.DagsterInstance) -> None:
-        self.assets, self.resources, self.instance = assets, resources, instance
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.resources, self.instance = runner.resources, runner.instance
         self.metadata: dict[str, dict] = {}
 
     def run(
         self, title: str, selection: dg.AssetSelection, tags: dict | None = None
     ) -> dg.ExecuteInProcessResult:
         started = time.monotonic()
-        result = dg.materialize(
-            self.assets,
-            selection=selection,
-            resources=self.resources,
-            instance=self.instance,
-            tags=tags or {},
-            run_config=QUIET,  # step-by-step events are in the UI; the console gets the summary
-        )
+        result = self.runner.run(selection, tags=tags)
+        self.record(result)
+        click.echo(f"  ok  {title} (run {result.run_id[:8]}, {time.monotonic() - started:.1f} s)")
+        return result
+
+    def record(self, result: dg.ExecuteInProcessResult) -> None:
         for event in result.get_asset_materialization_events():
             m = event.materialization
             self.metadata[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
-        click.echo(f"  ok  {title} (run {result.run_id[:8]}, {time.monotonic() - started:.1f} s)")
-        return result
 
 
 def sensor_tick(
@@ -80,7 +84,7 @@ def sensor_tick(
         return cursor, None
     stages.run(
         f"sensor xero_{tenant_key}_payment_status requested the status write-back",
-        dg.AssetSelection.keys(f"salesforce/{tenant_key}/invoice_status"),
+        keys(f"salesforce/{tenant_key}/invoice_status"),
         tags={"dagster/run_key": result.run_key, **result.tags},
     )
     return cursor, result.run_key
@@ -150,15 +154,13 @@ def run_demo(
     host: str = "127.0.0.1",
     port: int = 3000,
 ) -> dict:
-    from sfxero_dagster.definitions import build_definitions, domain_defs
+    from sfxero_dagster.definitions import build_definitions
     from sfxero_dagster.defs.partitions import daily_partitions
-    from sfxero_dagster.defs.resources import _config_file, build_resources, token_store_path
     from sfxero_dagster.sandbox.run import start_sandbox
     from sfxero_dagster.store.ledger import Ledger
 
-    path = config_path or _config_file()
-    cfg = load_config(path)
-    base = Path(path).resolve().parent
+    settings = load_settings(config_path, "sandbox")  # the demo runs against the sandbox, whatever SFXERO_ENV
+    cfg, path = settings.config, str(settings.source)
     click.echo(f"Configuration OK: Xero tenants {', '.join(t.key for t in cfg.xero.tenants)}")
     handle = start_sandbox(
         state_dir,
@@ -172,28 +174,26 @@ def run_demo(
         # What production reads from the environment, the sandbox hands out.
         for key, value in handle.client_environment().items():
             os.environ.setdefault(key, value)
-        store = FileTokenStore(token_store_path(path))
+        store = FileTokenStore(settings.token_store)
         if store.load() is None or handle.seeded:
             # The first consent (in production a browser step); a freshly seeded sandbox needs it again.
             store.save({"refresh_token": handle.xero.info()["refresh_token"], "expires_at": 0})
 
         logging.getLogger("dagster").setLevel(logging.WARNING)  # step-by-step events are in the UI
-        defs = build_definitions(path)
+        defs = build_definitions(settings=settings)
         stages = _Stages(
-            [a for d in domain_defs(cfg) for a in d.assets or []],
-            build_resources(config_path=path),
-            _instance(),
-        )
+            Runner(settings, quiet=True)
+        )  # step events are in the UI; the console gets a summary
         keys = daily_partitions(cfg).get_partition_keys()
         stages.run(
             f"extract Salesforce history, {len(keys)} daily partitions in one run",
-            dg.AssetSelection.groups("salesforce_extract"),
-            {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+            EXTRACT,
+            history_tags(cfg),
         )
-        stages.run("snapshot Xero reference data", dg.AssetSelection.groups("xero_reference"))
-        stages.run("stage, validate and match", dg.AssetSelection.groups("staging", "matching"))
-        stages.run("push contacts and invoices to Xero", dg.AssetSelection.groups("push"))
-        stages.run("write Xero ids back to Salesforce", dg.AssetSelection.keys("salesforce/xero_ids"))
+        stages.run("snapshot Xero reference data", REFERENCE)
+        stages.run("stage, validate and match", STAGE)
+        stages.run("push contacts and invoices to Xero", PUSH)
+        stages.run("write Xero ids back to Salesforce", IDS)
 
         tenants = {t.key: t.tenant_id for t in cfg.xero.tenants}
         cursors: dict[str, str | None] = {}
@@ -201,7 +201,7 @@ def run_demo(
             cursors[key], _ = sensor_tick(defs, stages, key, None)
         first_status = _status_totals(stages, tenants)
 
-        ledger = Ledger(cfg.storage.path(cfg.storage.ledger, base))
+        ledger = Ledger(settings.ledger_path)
         handle.clock.advance(120)  # a couple of minutes later, customers start paying
         payments = simulate_payments(handle, tenants, ledger.links_frame(xero_object="Invoices"))
         click.echo(
@@ -216,7 +216,7 @@ def run_demo(
         second_status = _status_totals(stages, tenants)
         stages.run(
             "reconcile Xero against Salesforce; list the review queue",
-            dg.AssetSelection.keys("reconciliation", "review_queue"),
+            RECONCILE | QUEUE,
         )
 
         metadata = stages.metadata
@@ -248,7 +248,7 @@ def run_demo(
             "sensor_runs": {k: v is not None for k, v in ticks.items()},
             "status_first_tick": first_status,
             "status_after_payments": second_status,
-            "salesforce_status": _salesforce_statuses(build_resources(config_path=path)["salesforce"]),
+            "salesforce_status": _salesforce_statuses(stages.resources["salesforce"]),
             "reconciliation_mismatches": metadata["reconciliation"]["mismatches"],
             "xero_api_calls": sum(
                 v.get("xero_api_calls", 0)
@@ -278,9 +278,10 @@ def _salesforce_statuses(resource) -> dict[str, int]:
     """What Salesforce now shows: Xero_Invoice__c records by status (read back, not taken from our logs)."""
     from collections import Counter
 
-    client = resource.process_config_and_initialize().client()  # resolves the EnvVar secrets
-    client.progress_log = None  # a one-page read; the console shows the summary only
-    return dict(Counter(r["Status__c"] for r in client.query("SELECT Status__c FROM Xero_Invoice__c")))
+    with resource.process_config_and_initialize_cm() as initialised:  # resolves the EnvVar secrets
+        client = initialised.client()
+        client.progress_log = None  # a one-page read; the console shows the summary only
+        return dict(Counter(r["Status__c"] for r in client.query("SELECT Status__c FROM Xero_Invoice__c")))
 
 
 def serve_ui(host: str, port: int, config_path: str) -> None:
@@ -299,7 +300,7 @@ def serve_ui(host: str, port: int, config_path: str) -> None:
     target = (
         ["-w", "workspace.yaml"] if Path("workspace.yaml").exists() else ["-m", "sfxero_dagster.definitions"]
     )
-    env = {**os.environ, "SFXERO_CONFIG": str(Path(config_path).resolve())}
+    env = {**os.environ, "SFXERO_CONFIG": str(Path(config_path).resolve()), "SFXERO_ENV": "sandbox"}
     proc = subprocess.Popen(
         [dagster, "dev", *target, "-h", host, "-p", str(port)],
         env=env,

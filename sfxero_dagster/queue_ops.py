@@ -8,52 +8,26 @@ the stage that raised it (validation and matching sync the queue; a push success
 from __future__ import annotations
 
 import logging
-import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
 
-from sfxero_dagster.config import load_config
+from sfxero_dagster.config import Settings, load_settings
 from sfxero_dagster.store.ledger import Ledger, QueueItem
 
-DOWNSTREAM = dg.AssetSelection.groups("staging", "matching", "push", "writeback", "operations")
+
+def open_ledger(settings: Settings) -> Ledger:
+    return Ledger(settings.ledger_path)
 
 
-def open_ledger(config_path: str) -> Ledger:
-    cfg = load_config(config_path)
-    return Ledger(cfg.storage.path(cfg.storage.ledger, Path(config_path).resolve().parent))
-
-
-def reprocess(config_path: str, instance: dg.DagsterInstance | None = None) -> list[str]:
+def reprocess(settings: Settings | None = None, instance: dg.DagsterInstance | None = None) -> list[str]:
     """Pick up today's Salesforce changes, then validate, match, push and write back again; run ids."""
-    from sfxero_dagster.definitions import domain_defs
-    from sfxero_dagster.defs.resources import build_resources
+    from sfxero_dagster.runner import DOWNSTREAM, Runner
 
     logging.getLogger("dagster").setLevel(logging.WARNING)
-    cfg = load_config(config_path)
-    assets = [a for d in domain_defs(cfg) for a in d.assets or []]
-    resources = build_resources(config_path=config_path)
-    instance = instance or (
-        dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    )
+    runner = Runner(settings or load_settings(), instance, quiet=True, tags={"sfxero/kind": "reprocess"})
     today = datetime.now(UTC).date().isoformat()
-    runs = []
-    for selection, kwargs in (
-        (dg.AssetSelection.groups("salesforce_extract"), {"partition_key": today}),
-        (DOWNSTREAM, {}),
-    ):
-        result = dg.materialize(
-            assets,
-            selection=selection,
-            resources=resources,
-            instance=instance,
-            tags={"sfxero/kind": "reprocess"},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            **kwargs,
-        )
-        runs.append(result.run_id)
-    return runs
+    return [runner.extract_day(today).run_id, runner.run(DOWNSTREAM).run_id]
 
 
 def describe(item: QueueItem) -> str:

@@ -1,10 +1,8 @@
 """The Salesforce client: simple-salesforce for data calls, with login, retries and limits done right.
 
-Why not simple-salesforce's own login: it builds login URLs as ``https://{domain}.salesforce.com``, which
-cannot point at a My Domain URL given in full, a test org behind a proxy, or the local sandbox. So this
-client fetches the session itself (OAuth client credentials, username-password or JWT bearer, or SOAP
-login) from ``login_url`` and hands simple-salesforce an instance URL and a session id. Production and
-sandbox differ only in ``login_url``/``instance_url`` and the CA bundle.
+The login (``salesforce_login.py``) fetches the session from ``login_url`` itself, since simple-salesforce's
+own cannot point at a My Domain URL given in full, a proxy or the local sandbox. Production and sandbox
+differ only in ``login_url``/``instance_url`` and the CA bundle.
 
 It also adds what unattended runs need: bounded re-authentication on ``INVALID_SESSION_ID`` (simple-
 salesforce's own SFType loop can recurse forever), retries with tenacity for 5xx and dropped connections
@@ -22,11 +20,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
-from xml.sax.saxutils import escape
+from typing import Any
 
 import requests
-from pydantic import BaseModel
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -35,34 +31,25 @@ from simple_salesforce.exceptions import (
 )
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from sfxero_dagster.clients.salesforce_login import (
+    SalesforceAuthError,
+    SalesforceCredentials,
+    SalesforceLogin,
+    SalesforceSettings,
+    _TimeoutSession,
+)
 from sfxero_dagster.core.progress import Progress
 
+__all__ = [
+    "RecordOutcome",
+    "SalesforceAuthError",
+    "SalesforceClient",
+    "SalesforceCredentials",
+    "SalesforceDailyLimitReached",
+    "SalesforceSettings",
+    "flatten",
+]
 COLLECTION_SIZE = 200
-
-
-class SalesforceSettings(BaseModel):
-    auth_flow: Literal["client_credentials", "password", "oauth_password", "jwt_bearer"] = (
-        "client_credentials"
-    )
-    login_url: str = "https://login.salesforce.com"
-    api_version: str = "59.0"
-    ca_bundle: str | None = None
-    consumer_key: str | None = None
-    consumer_secret: str | None = None
-    username: str | None = None
-    password: str | None = None
-    security_token: str | None = None
-    private_key_file: str | None = None
-    timeout: float = 60.0
-    query_batch_size: int = 2000
-    max_relogins: int = 2
-    max_attempts: int = 5
-    bulk_threshold: int = 10_000  # rows; above this, reads and writes go through Bulk API 2.0
-    bulk_poll_seconds: float = 0.5
-
-
-class SalesforceAuthError(RuntimeError):
-    """Salesforce refused the credentials: nothing to retry."""
 
 
 class SalesforceDailyLimitReached(RuntimeError):
@@ -107,29 +94,11 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-class _TimeoutSession(requests.Session):
-    """A session whose requests time out after ``timeout`` seconds unless the caller says otherwise.
-
-    simple-salesforce passes no timeout on its data calls, so without this a stalled Salesforce held a run
-    forever and ``salesforce.timeout_seconds`` applied to the login only. A timeout is a ``requests.Timeout``,
-    which :meth:`SalesforceClient.call` retries on idempotent calls.
-    """
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
-
-
-class SalesforceClient:
+class SalesforceClient(SalesforceLogin):
     def __init__(self, settings: SalesforceSettings, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.sleep = sleep
-        self.http = _TimeoutSession(settings.timeout)
+        self.http = _TimeoutSession(settings.timeout_seconds)
         self.http.trust_env = False  # REQUESTS_CA_BUNDLE must not override the configured CA bundle
         self.http.verify = settings.ca_bundle or True
         self.calls: Counter[str] = Counter()
@@ -143,107 +112,6 @@ class SalesforceClient:
 
     def _count_request(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.http_requests += 1
-
-    # ----- login -------------------------------------------------------------------------------
-    def login(self) -> Salesforce:
-        s = self.settings
-        base = s.login_url.rstrip("/")
-        self.logins += 1
-        if s.auth_flow == "password":
-            token, instance = self._soap_login(base)
-        else:
-            form: dict[str, str] = {}
-            auth = None
-            if s.auth_flow == "client_credentials":
-                form["grant_type"] = "client_credentials"
-                auth = (s.consumer_key or "", s.consumer_secret or "")
-            elif s.auth_flow == "oauth_password":
-                form.update(
-                    grant_type="password",
-                    client_id=s.consumer_key or "",
-                    client_secret=s.consumer_secret or "",
-                    username=s.username or "",
-                    password=(s.password or "") + (s.security_token or ""),
-                )
-            else:
-                form.update(
-                    grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer", assertion=self._jwt(base)
-                )
-            resp = self._post_login(f"{base}/services/oauth2/token", data=form, auth=auth)
-            if resp.status_code != 200:
-                message = _error_text(resp)
-                raise SalesforceAuthError(
-                    f"Salesforce login ({s.auth_flow}) failed with {resp.status_code}: {message}"
-                )
-            body = resp.json()
-            token, instance = body["access_token"], body["instance_url"]
-        self._sf = Salesforce(
-            instance_url=instance, session_id=token, session=self.http, version=s.api_version
-        )
-        return self._sf
-
-    def _post_login(self, url: str, **kwargs: Any) -> requests.Response:
-        """POST to a login endpoint, retrying 5xx, timeouts and dropped connections: a login only opens a
-        session, so repeating it is harmless, and a run should not fail on one unavailable moment."""
-
-        def attempt() -> requests.Response:
-            resp = self.http.post(url, timeout=self.settings.timeout, **kwargs)
-            if resp.status_code >= 500:
-                raise _LoginUnavailable(resp)
-            return resp
-
-        retrying = Retrying(
-            retry=retry_if_exception(
-                lambda e: isinstance(e, _LoginUnavailable | requests.ConnectionError | requests.Timeout)
-            ),
-            stop=stop_after_attempt(self.settings.max_attempts),
-            wait=wait_exponential_jitter(initial=0.5, max=30),
-            sleep=self.sleep,
-            reraise=True,
-        )
-        try:
-            return retrying(attempt)
-        except _LoginUnavailable as exc:
-            return exc.response  # still unavailable after the retries: reported with its status
-
-    def _jwt(self, audience: str) -> str:
-        import jwt
-
-        s = self.settings
-        if not s.private_key_file:
-            raise SalesforceAuthError("jwt_bearer needs a private key file (SF_JWT_PRIVATE_KEY_FILE)")
-        with open(s.private_key_file, "rb") as fh:
-            key = fh.read()
-        claims = {"iss": s.consumer_key, "sub": s.username, "aud": audience, "exp": int(time.time()) + 180}
-        return jwt.encode(claims, key, algorithm="RS256")
-
-    def _soap_login(self, base: str) -> tuple[str, str]:
-        s = self.settings
-        body = (
-            '<?xml version="1.0" encoding="utf-8" ?><env:Envelope xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:env="http://schemas.xmlsoap.org/soap/envelope/" '
-            'xmlns:urn="urn:partner.soap.sforce.com"><env:Body><urn:login>'
-            f"<urn:username>{escape(s.username or '')}</urn:username>"
-            f"<urn:password>{escape((s.password or '') + (s.security_token or ''))}</urn:password>"
-            "</urn:login></env:Body></env:Envelope>"
-        )
-        resp = self._post_login(
-            f"{base}/services/Soap/u/{s.api_version}",
-            data=body.encode(),
-            headers={"content-type": "text/xml", "charset": "UTF-8", "SOAPAction": "login"},
-        )
-        session = re.search(r"<sessionId>(.*?)</sessionId>", resp.text)
-        server = re.search(r"<serverUrl>(https?://[^/<]+)", resp.text)
-        if resp.status_code != 200 or not session or not server:
-            code = re.search(r"<sf:exceptionCode>(.*?)</sf:exceptionCode>", resp.text)
-            raise SalesforceAuthError(
-                f"Salesforce SOAP login failed: {code.group(1) if code else resp.status_code}"
-            )
-        return session.group(1), server.group(1).replace("-api", "")
-
-    @property
-    def sf(self) -> Salesforce:
-        return self._sf or self.login()
 
     # ----- calls --------------------------------------------------------------------------------
     def call(self, kind: str, fn: Callable[[Salesforce], Any], *, idempotent: bool = True) -> Any:
@@ -284,7 +152,7 @@ class SalesforceClient:
         retrying = Retrying(
             retry=retry_if_exception(transient),
             stop=stop_after_attempt(self.settings.max_attempts),
-            wait=wait_exponential_jitter(initial=0.5, max=30),
+            wait=wait_exponential_jitter(multiplier=0.5, max=30),
             sleep=self.sleep,
             reraise=True,
         )
@@ -544,25 +412,6 @@ class SalesforceClient:
                 )
             progress.add(len(chunk))
         return outcomes
-
-
-class _LoginUnavailable(Exception):
-    def __init__(self, response: requests.Response) -> None:
-        super().__init__(response.status_code)
-        self.response = response
-
-
-def _error_text(resp: requests.Response) -> str:
-    """An OAuth error ({error, error_description}), a REST error list, or the start of the body."""
-    try:
-        detail = resp.json()
-    except ValueError:
-        return resp.text[:200]
-    if isinstance(detail, dict):
-        return f"{detail.get('error')}: {detail.get('error_description')}"
-    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
-        return f"{detail[0].get('errorCode')}: {detail[0].get('message')}"
-    return resp.text[:200]
 
 
 def _object_of(soql: str) -> str:

@@ -188,7 +188,7 @@ class XeroTokenManager:
                 lambda e: isinstance(e, _Unavailable | requests.ConnectionError | requests.Timeout)
             ),
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(initial=0.5, max=8),
+            wait=wait_exponential_jitter(multiplier=0.5, max=8),
             sleep=self.sleep,
             reraise=True,
         )

@@ -1,47 +1,49 @@
-"""Resources per environment (the project_fully_featured pattern).
+"""Resources per environment (the project_fully_featured pattern), built from values parsed once.
 
-``SFXERO_ENV`` selects the set: ``sandbox`` (default; the embedded emulators) or ``production``. Both
-use the same classes and code paths; they differ only in configuration: the YAML file (URLs, CA bundle,
-tenants) and the environment variables that carry secrets through ``dg.EnvVar``.
+``build_resources`` takes the process's :class:`~sfxero_dagster.config.Settings` (``SFXERO_ENV`` picks the
+environment and its file; see ``config/settings.py``) and hands each resource the part it needs as a
+value: the whole configuration, a connection model, a path. No resource reads the file again. Secrets are
+``dg.EnvVar`` references, resolved at launch, never at import.
+
+Sandbox and production use the same classes; the environment decides which file is read and what it may
+contain (production refuses loopback and plain-http connections), so ``SFXERO_ENV=production`` with the
+shipped sandbox file fails at load instead of syncing against an emulator.
+
+No ``from __future__ import annotations`` here: Dagster reads ``ResourceDependency[...]`` at class creation.
 """
 
-from __future__ import annotations
-
-import os
-from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from sfxero_dagster.clients.salesforce import SalesforceClient, SalesforceSettings
+from sfxero_dagster.clients.salesforce import SalesforceClient, SalesforceCredentials, SalesforceSettings
 from sfxero_dagster.clients.xero import XeroClient
 from sfxero_dagster.clients.xero_tokens import FileTokenStore, XeroTokenManager
-from sfxero_dagster.config import SfxeroConfig, load_config
+from sfxero_dagster.config import SalesforceConfig, Settings, SfxeroConfig, XeroConfig, load_settings
+from sfxero_dagster.config.settings import get_environment
 from sfxero_dagster.store.ledger import Ledger
 from sfxero_dagster.store.warehouse import Warehouse
 
-
-def get_environment() -> str:
-    env = os.environ.get("SFXERO_ENV", "sandbox").lower()
-    if env not in {"sandbox", "production"}:
-        raise ValueError(f"SFXERO_ENV must be 'sandbox' or 'production', got {env!r}")
-    return env
+__all__ = [
+    "LedgerResource",
+    "SalesforceResource",
+    "SfxeroConfigResource",
+    "WarehouseResource",
+    "XeroResource",
+    "build_resources",
+    "get_environment",
+]
 
 
 class SfxeroConfigResource(dg.ConfigurableResource):
-    """The parsed sfxero.yaml; loaded once per run so every asset sees the same mapping rules."""
+    """The parsed sfxero.yaml, handed in as a value, so every asset of a run sees the same mapping rules."""
 
-    path: str = "sfxero.yaml"
+    settings: dg.ResourceDependency[Settings]
 
-    @cached_property
+    @property
     def config(self) -> SfxeroConfig:
-        return load_config(self.path)
-
-    def state_path(self, name: str) -> Path:
-        base = Path(self.path).resolve().parent
-        return self.config.storage.path(name, base)
+        return self.settings.config
 
 
 class LedgerResource(dg.ConfigurableResource):
@@ -62,24 +64,10 @@ class WarehouseResource(dg.ConfigurableResource):
         return Warehouse(self.path)
 
 
-def _resolve(path: str | None, config_path: str) -> str | None:
-    """Relative paths in sfxero.yaml are relative to the file, not to the process's working directory."""
-    if not path:
-        return None
-    p = Path(path)
-    return str(p if p.is_absolute() else Path(config_path).resolve().parent / p)
-
-
-def token_store_path(config_path: str) -> Path:
-    """Where the rotated Xero refresh token lives (``xero.token_store``, relative to the config file)."""
-    c = load_config(config_path).xero
-    return Path(_resolve(c.token_store, config_path) or c.token_store)
-
-
 class SalesforceResource(dg.ConfigurableResource):
-    """The Salesforce client: connection settings from sfxero.yaml, secrets from SF_* variables."""
+    """The Salesforce client: the connection from sfxero.yaml (a value), secrets from SF_* variables."""
 
-    config_path: str = "sfxero.yaml"
+    connection: dg.ResourceDependency[SalesforceConfig]
     consumer_key: str | None = None
     consumer_secret: str | None = None
     username: str | None = None
@@ -90,22 +78,8 @@ class SalesforceResource(dg.ConfigurableResource):
     _log: Any = PrivateAttr(default=None)
 
     def settings(self) -> SalesforceSettings:
-        c = load_config(self.config_path).salesforce
-        return SalesforceSettings(
-            auth_flow=c.auth_flow,
-            login_url=c.login_url,
-            api_version=c.api_version,
-            ca_bundle=_resolve(c.ca_bundle, self.config_path),
-            consumer_key=self.consumer_key,
-            consumer_secret=self.consumer_secret,
-            username=self.username,
-            password=self.password,
-            security_token=self.security_token,
-            private_key_file=self.private_key_file,
-            timeout=c.timeout_seconds,
-            query_batch_size=c.query_batch_size,
-            bulk_threshold=c.bulk_threshold,
-        )
+        secrets = {k: getattr(self, k) for k in SalesforceCredentials.model_fields}
+        return SalesforceSettings.of(self.connection, SalesforceCredentials(**secrets))
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._log = context.log
@@ -120,12 +94,12 @@ class SalesforceResource(dg.ConfigurableResource):
 
 
 class XeroResource(dg.ConfigurableResource):
-    """The Xero client: URLs and tenants from sfxero.yaml, XERO_CLIENT_ID/SECRET from the environment.
+    """The Xero client: URLs and tenants from sfxero.yaml (a value), XERO_CLIENT_ID/SECRET from the environment.
 
     The rotated refresh token lives in the token store file (``xero.token_store``), never in config.
     """
 
-    config_path: str = "sfxero.yaml"
+    connection: dg.ResourceDependency[XeroConfig]
     client_id: str
     client_secret: str
     _client: XeroClient | None = PrivateAttr(default=None)
@@ -135,34 +109,29 @@ class XeroResource(dg.ConfigurableResource):
         self._log = context.log
 
     def token_manager(self) -> XeroTokenManager:
-        c = load_config(self.config_path).xero
-        verify: bool | str = _resolve(c.ca_bundle, self.config_path) or True
+        c = self.connection
         return XeroTokenManager(
-            FileTokenStore(token_store_path(self.config_path)),
+            FileTokenStore(c.token_store),
             token_url=c.token_url,
             client_id=self.client_id,
             client_secret=self.client_secret,
             scopes=c.scopes,
             flow=c.auth_flow,
-            verify=verify,
+            verify=c.ca_bundle or True,
         )
 
     def client(self) -> XeroClient:
         if self._client is None:
-            c = load_config(self.config_path).xero
+            c = self.connection
             limits = {
-                t.tenant_id: {
-                    "minute": t.minute_limit,
-                    "day": t.day_limit,
-                    "concurrent": t.concurrent_limit,
-                }
+                t.tenant_id: {"minute": t.minute_limit, "day": t.day_limit, "concurrent": t.concurrent_limit}
                 for t in c.tenants
             }
             self._client = XeroClient(
                 base_url=c.base_url,
                 tokens=self.token_manager(),
                 tenant_limits=limits,
-                verify=_resolve(c.ca_bundle, self.config_path) or True,
+                verify=c.ca_bundle or True,
                 timeout=c.timeout_seconds,
             )
             if self._log is not None:
@@ -170,53 +139,36 @@ class XeroResource(dg.ConfigurableResource):
         return self._client
 
 
-def _salesforce_secrets(config_path: str) -> dict[str, dg.EnvVar]:
+# The secrets each Salesforce auth flow needs, and the variables that carry them.
+SALESFORCE_SECRETS: dict[str, tuple[str, ...]] = {
+    "client_credentials": ("consumer_key", "consumer_secret"),
+    "oauth_password": ("consumer_key", "consumer_secret", "username", "password", "security_token"),
+    "password": ("username", "password", "security_token"),
+    "jwt_bearer": ("consumer_key", "username", "private_key_file"),
+}
+_ENV_NAMES = {"private_key_file": "SF_JWT_PRIVATE_KEY_FILE"}
+
+
+def salesforce_secrets(connection: SalesforceConfig) -> dict[str, dg.EnvVar]:
     """EnvVar references for the secrets the configured auth flow needs (resolved at launch)."""
-    try:
-        flow = load_config(config_path).salesforce.auth_flow
-    except Exception:  # a broken config is reported by the assets that read it, not at import
-        flow = "client_credentials"
-    names = {
-        "client_credentials": ["consumer_key", "consumer_secret"],
-        "oauth_password": ["consumer_key", "consumer_secret", "username", "password", "security_token"],
-        "password": ["username", "password", "security_token"],
-        "jwt_bearer": ["consumer_key", "username", "private_key_file"],
-    }[flow]
-    env_names = {"private_key_file": "SF_JWT_PRIVATE_KEY_FILE"}
-    return {n: dg.EnvVar(env_names.get(n, f"SF_{n.upper()}")) for n in names}
-
-
-def _config_file() -> str:
-    return os.environ.get("SFXERO_CONFIG", "sfxero.yaml")
-
-
-def _state_dir() -> Path:
-    return Path(os.environ.get("SFXERO_STATE_DIR", ".sfxero_state"))
-
-
-def build_resources(environment: str | None = None, config_path: str | None = None) -> dict[str, object]:
-    """Resources for ``environment``; secrets are EnvVar references resolved at launch, never at import."""
-    env = environment or get_environment()
-    config = SfxeroConfigResource(path=config_path or _config_file())
-    try:
-        storage = load_config(config.path).storage
-        base = Path(config.path).resolve().parent
-        ledger_path, warehouse_path = (
-            storage.path(storage.ledger, base),
-            storage.path(storage.warehouse, base),
-        )
-    except Exception:  # a broken config is reported when an asset loads it
-        ledger_path, warehouse_path = _state_dir() / "ledger.duckdb", _state_dir() / "warehouse.duckdb"
-    ledger = LedgerResource(path=str(ledger_path))
-    # Sandbox and production share classes and code paths; only the YAML and the variables differ.
-    del env
     return {
-        "sfxero_config": config,
-        "ledger": ledger,
-        "warehouse": WarehouseResource(path=str(warehouse_path)),
-        "salesforce": SalesforceResource(config_path=config.path, **_salesforce_secrets(config.path)),
+        n: dg.EnvVar(_ENV_NAMES.get(n, f"SF_{n.upper()}")) for n in SALESFORCE_SECRETS[connection.auth_flow]
+    }
+
+
+def build_resources(
+    settings: Settings | None = None, *, environment: str | None = None, config_path: str | None = None
+) -> dict[str, object]:
+    """The resources of ``settings``; without them, of ``environment``'s file (or ``config_path``), parsed now."""
+    settings = settings or load_settings(config_path, environment)
+    cfg = settings.config
+    return {
+        "sfxero_config": SfxeroConfigResource(settings=settings),
+        "ledger": LedgerResource(path=str(settings.ledger_path)),
+        "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+        "salesforce": SalesforceResource(connection=cfg.salesforce, **salesforce_secrets(cfg.salesforce)),
         "xero": XeroResource(
-            config_path=config.path,
+            connection=cfg.xero,
             client_id=dg.EnvVar("XERO_CLIENT_ID"),
             client_secret=dg.EnvVar("XERO_CLIENT_SECRET"),
         ),

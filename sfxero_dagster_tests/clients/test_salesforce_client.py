@@ -31,6 +31,8 @@ def settings(sb: SalesforceSandbox, flow: str = "client_credentials", **over) ->
         "security_token": i["security_token"],
         "private_key_file": i["jwt_private_key"],
     }
+    if "timeout" in over:  # the connection model's name for it
+        over["timeout_seconds"] = over.pop("timeout")
     return SalesforceSettings(**{**values, **over})
 
 

@@ -35,46 +35,35 @@ class World:
     state_dir: Path
     instance: dg.DagsterInstance
 
+    def settings(self):
+        """The world's configuration, parsed now (tests may rewrite the file between runs)."""
+        from sfxero_dagster.config import load_settings
+
+        return load_settings(self.config_path)
+
+    def runner(self):
+        from sfxero_dagster.runner import Runner
+
+        return Runner(self.settings(), self.instance)
+
     def defs(self) -> dg.Definitions:
         from sfxero_dagster.definitions import build_definitions
 
-        return build_definitions(str(self.config_path))
+        return build_definitions(settings=self.settings())
 
     def assets(self) -> list:
-        from sfxero_dagster.config import load_config
-        from sfxero_dagster.definitions import domain_defs
-
-        return [a for d in domain_defs(load_config(self.config_path)) for a in d.assets or []]
+        return self.runner().assets
 
     def materialize(
         self, selection: str | list[str] | dg.AssetSelection, **kwargs
     ) -> dg.ExecuteInProcessResult:
-        from sfxero_dagster.defs.resources import build_resources
+        return self.runner().run(selection, **kwargs)
 
-        return dg.materialize(
-            self.assets(),
-            selection=selection,
-            resources=build_resources(config_path=str(self.config_path)),
-            instance=self.instance,
-            raise_on_error=kwargs.pop("raise_on_error", True),
-            **kwargs,
-        )
-
-    def extract_all(
-        self, selection: dg.AssetSelection = dg.AssetSelection.groups("salesforce_extract")
-    ) -> dg.ExecuteInProcessResult:
+    def extract_all(self, selection: dg.AssetSelection | None = None) -> dg.ExecuteInProcessResult:
         """All history in one run: the whole partition range (BackfillPolicy.single_run)."""
-        from sfxero_dagster.config import load_config
-        from sfxero_dagster.defs.partitions import daily_partitions
+        from sfxero_dagster.runner import EXTRACT
 
-        keys = daily_partitions(load_config(self.config_path)).get_partition_keys()
-        return self.materialize(
-            selection,
-            tags={
-                "dagster/asset_partition_range_start": keys[0],
-                "dagster/asset_partition_range_end": keys[-1],
-            },
-        )
+        return self.runner().extract_history(selection or EXTRACT)
 
     @property
     def sf_control(self):
@@ -124,9 +113,7 @@ def prepared_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp = pytest.MonkeyPatch()
     w = make_world(base, mp)
     try:
-        w.extract_all()
-        w.materialize(dg.AssetSelection.groups("xero_reference"))
-        w.materialize(dg.AssetSelection.groups("staging", "matching"))
+        w.runner().cycle(("extract", "reference", "stage"))
     finally:
         w.handle.stop()
         mp.undo()

@@ -15,7 +15,7 @@ def sf_client(world: World) -> SalesforceClient:
     info = world.handle.salesforce.info()
     return SalesforceClient(
         SalesforceResource(
-            config_path=str(world.config_path),
+            connection=world.settings().config.salesforce,
             consumer_key=info["consumer_key"],
             consumer_secret=info["consumer_secret"],
         ).settings()

@@ -279,7 +279,7 @@ def test_xero_ids_are_written_back_to_salesforce_once(prepared_world: World) -> 
     assert _meta(rerun, "salesforce/xero_ids")["written"] == 0
     sf = SalesforceClient(
         SalesforceResource(
-            config_path=str(world.config_path),
+            connection=world.settings().config.salesforce,
             consumer_key=world.handle.salesforce.info()["consumer_key"],
             consumer_secret=world.handle.salesforce.info()["consumer_secret"],
         ).settings()

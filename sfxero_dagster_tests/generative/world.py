@@ -12,14 +12,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from sfxero_dagster.runner import PUSH, REFERENCE, STAGE, WRITEBACK
 from sfxero_dagster.sandbox.run import start_sandbox
 
 from ..defs.conftest import World, make_world
 from .stats import STATS
 
-SYNC_GROUPS = ("staging", "matching")
-PUSH = dg.AssetSelection.groups("push")
-WRITEBACK = dg.AssetSelection.groups("writeback")
 # invariant asset checks the push itself evaluates: a failure of one of them fails the world
 INVARIANT_CHECKS = ("foreign_contacts_untouched", "one_live_document")
 
@@ -80,12 +78,11 @@ def sync(world: World) -> list[dg.ExecuteInProcessResult]:
     so while a re-routed record waits for its old invoice's void, one more push follows."""
     STATS.syncs += 1
     world.handle.clock.advance(600)
-    results = [world.materialize(dg.AssetSelection.groups("salesforce_extract"), partition_key=world.today())]
-    results.append(
-        world.materialize(dg.AssetSelection.groups("xero_reference", *SYNC_GROUPS) | PUSH | WRITEBACK)
-    )
+    runner = world.runner()
+    results = [runner.extract_day(world.today())]
+    results.append(runner.run(REFERENCE | STAGE | PUSH | WRITEBACK))
     if world.ledger.queue_list(reason_code="invoice_rerouted"):
-        results.append(world.materialize(PUSH | WRITEBACK))
+        results.append(runner.run(PUSH | WRITEBACK))
     return results
 
 

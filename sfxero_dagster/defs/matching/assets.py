@@ -8,6 +8,7 @@ queue with their candidates; an item whose account now matches cleanly is resolv
 import dagster as dg
 
 from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.defs.pools import LEDGER_WRITER
 from sfxero_dagster.defs.resources import LedgerResource, SfxeroConfigResource, WarehouseResource
 from sfxero_dagster.sync.matching import match_and_review
 
@@ -19,7 +20,7 @@ def build_match_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
         group_name="matching",
         deps=["valid_customers", *refs],
         kinds={"duckdb"},
-        pool="ledger_writer",
+        pool=LEDGER_WRITER,
         check_specs=[dg.AssetCheckSpec("match_reviews", asset="contact_matches", blocking=False)],
     )
     def contact_matches(

@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig
+from sfxero_dagster.defs.pools import LEDGER_WRITER
 from sfxero_dagster.defs.resources import LedgerResource, SfxeroConfigResource
 
 
@@ -19,6 +20,7 @@ def build_queue_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
         group_name="operations",
         deps=deps,
         kinds={"duckdb"},
+        pool=LEDGER_WRITER,
         description="The open review queue: reason, record (with a link to Salesforce) and the hint to act on.",
     )
     def review_queue(sfxero_config: SfxeroConfigResource, ledger: LedgerResource) -> dg.MaterializeResult:

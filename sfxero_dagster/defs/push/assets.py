@@ -147,6 +147,7 @@ def build_push_assets(tenant: XeroTenantConfig) -> list[dg.AssetsDefinition]:
     group_name="push",
     deps=["valid_invoices", "contact_matches"],
     kinds={"duckdb"},
+    pool="ledger_writer",
     description="What a push would write to Xero (create, update, void, skip, queue), without writing anything.",
 )
 def push_plan(

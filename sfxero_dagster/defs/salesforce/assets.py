@@ -18,6 +18,7 @@ import pandas as pd
 
 from sfxero_dagster.config import SfxeroConfig
 from sfxero_dagster.defs.partitions import daily_partitions
+from sfxero_dagster.defs.pools import SALESFORCE_API
 from sfxero_dagster.defs.resources import (
     LedgerResource,
     SalesforceResource,
@@ -214,7 +215,7 @@ def build_extract_asset(extract: Extract, partitions: dg.DailyPartitionsDefiniti
         description=extract.description,
         partitions_def=partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        pool="salesforce_api",
+        pool=SALESFORCE_API,
         kinds={"salesforce", "duckdb"},
         metadata={"table": extract.table, "fields": ", ".join(extract.fields)},
     )

@@ -5,14 +5,21 @@ whether the extracts came from one backfill run or thirty partition runs). Valid
 record against the target Xero organisation's snapshot; a failing record goes to the review queue with
 a reason, field, value and hint, and never blocks the good ones. The queue is synced per stage: an
 item whose record now passes is resolved.
+
+Each staging table's pandera model is also its Dagster type (``dagster_pandera``): the asset carries the
+type's table schema as ``dagster/column_schema``, so the UI lists the staging columns, their types and
+the checks pandera applies.
 """
+
+import warnings
 
 import dagster as dg
 import pandas as pd
+from dagster_pandera import pandera_schema_to_dagster_type
 
 from sfxero_dagster.config import SfxeroConfig
 from sfxero_dagster.core.reasons import REASONS
-from sfxero_dagster.core.staging import StgInvoiceHeaders, StgInvoiceLines
+from sfxero_dagster.core.staging import STAGING_SCHEMAS, StgInvoiceHeaders, StgInvoiceLines
 from sfxero_dagster.core.transform import stage_customers, stage_invoices, stage_products
 from sfxero_dagster.core.validation import (
     TenantReference,
@@ -20,6 +27,7 @@ from sfxero_dagster.core.validation import (
     validate_customers,
     validate_invoices,
 )
+from sfxero_dagster.defs.pools import LEDGER_WRITER
 from sfxero_dagster.defs.resources import LedgerResource, SfxeroConfigResource, WarehouseResource
 from sfxero_dagster.defs.salesforce.assets import described_scales, extracts
 from sfxero_dagster.store import tables
@@ -132,6 +140,19 @@ def queue_items(rejects: pd.DataFrame, tenant_ids: dict[str, str]) -> list[Queue
     ]
 
 
+# The staging tables' pandera models as Dagster types: their table schemas show in the UI. The function
+# is marked beta; what we use of it (a type's table schema) is the part it has had since 0.15.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    STAGING_TYPES: dict[str, dg.DagsterType] = {
+        name: pandera_schema_to_dagster_type(model) for name, model in STAGING_SCHEMAS.items()
+    }
+
+
+def column_schema(table: str) -> dg.TableSchema:
+    return STAGING_TYPES[table].metadata["schema"].schema
+
+
 def build_staging_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
     raw = _extract_keys(config)
 
@@ -143,6 +164,7 @@ def build_staging_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
                 deps=raw,
                 kinds={"duckdb", "pandera"},
                 description=desc,
+                metadata={"dagster/column_schema": column_schema(name)},
             )
             for name, desc in [
                 (
@@ -157,7 +179,7 @@ def build_staging_asset(config: SfxeroConfig) -> dg.AssetsDefinition:
                 (tables.STG_INVOICE_LINES, "Invoice lines: item, quantity, unit price, discount, tax code."),
             ]
         ],
-        pool="ledger_writer",
+        pool=LEDGER_WRITER,
     )
     def staging(
         context: dg.AssetExecutionContext, sfxero_config: SfxeroConfigResource, warehouse: WarehouseResource
@@ -215,7 +237,7 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
         group_name="staging",
         deps=["stg_customers", *refs],
         kinds={"duckdb"},
-        pool="ledger_writer",
+        pool=LEDGER_WRITER,
         check_specs=[dg.AssetCheckSpec("customer_rejects", asset="valid_customers", blocking=False)],
         description="Customers that can become (or link to) Xero contacts; the others are in the review queue.",
     )
@@ -251,7 +273,7 @@ def build_validation_assets(config: SfxeroConfig) -> list[dg.AssetsDefinition]:
         group_name="staging",
         deps=["stg_invoice_headers", "stg_invoice_lines", "stg_customers", *refs],
         kinds={"duckdb"},
-        pool="ledger_writer",
+        pool=LEDGER_WRITER,
         check_specs=[dg.AssetCheckSpec("invoice_rejects", asset="valid_invoices", blocking=False)],
         description=(
             "Invoices (headers and lines) that pass every check against their Xero organisation; an invoice "

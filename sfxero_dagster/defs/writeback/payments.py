@@ -119,6 +119,7 @@ def build_reconciliation(config: SfxeroConfig) -> dg.AssetsDefinition:
         group_name="writeback",
         deps=deps,
         kinds={"salesforce", "xero"},
+        pool="salesforce_api",
         check_specs=[dg.AssetCheckSpec("salesforce_matches_xero", asset="reconciliation", blocking=False)],
         description="Every pushed invoice, Salesforce against Xero (a full read, so it also catches changes "
         "that did not bump UpdatedDateUTC); totals per tenant and currency.",

@@ -15,6 +15,7 @@ import pandas as pd
 from sfxero_dagster.clients.xero_api import XeroApi
 from sfxero_dagster.config import SfxeroConfig, XeroTenantConfig
 from sfxero_dagster.core.matching import CONTACT_COLUMNS, contacts_frame
+from sfxero_dagster.defs.pools import xero_api
 from sfxero_dagster.defs.resources import (
     LedgerResource,
     SfxeroConfigResource,
@@ -122,7 +123,7 @@ def build_reference_asset(tenant: XeroTenantConfig) -> dg.AssetsDefinition:
         key_prefix=["xero", tenant.key],
         group_name="xero_reference",
         description=f"Reference snapshot of Xero organisation {tenant.name!r}: settings and contacts.",
-        pool=f"xero_api_{tenant.key}",
+        pool=xero_api(tenant.key),
         kinds={"xero", "duckdb"},
         metadata={"tenant_id": tenant.tenant_id},
     )
