@@ -175,19 +175,7 @@ class AllocationsBackend(Backend):
         return rec
 
     def get_overpayments(self, req: Request) -> Response:
-        return self.render.listing(
-            req,
-            self.store.all(f"{req.tenant_id}/Overpayment"),
-            "Overpayments",
-            paged=True,
-            order="UpdatedDateUTC ASC",
-        )
+        return self._paged_list(req, "Overpayment", "Overpayments")
 
     def get_prepayments(self, req: Request) -> Response:
-        return self.render.listing(
-            req,
-            self.store.all(f"{req.tenant_id}/Prepayment"),
-            "Prepayments",
-            paged=True,
-            order="UpdatedDateUTC ASC",
-        )
+        return self._paged_list(req, "Prepayment", "Prepayments")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from ...clock import SandboxClock
+from ...httpbase import Request, Response
 from ...store import RecordStore
 from ..render import Renderer
 from ..wire import ms_from_datetime
@@ -28,3 +29,8 @@ class Backend:
 
     def today(self) -> str:
         return self.clock.now().date().isoformat()
+
+    def _paged_list(self, req: Request, kind: str, key: str) -> Response:
+        """GET of a paged collection: every ``kind`` of the tenant, oldest change first."""
+        records = self.store.all(f"{req.tenant_id}/{kind}")  # type: ignore[attr-defined]
+        return self.render.listing(req, records, key, paged=True, order="UpdatedDateUTC ASC")

@@ -392,13 +392,7 @@ class DocumentsBackend(Backend):
         return self.render.reply("OnlineInvoices", [{"OnlineInvoiceUrl": url}])
 
     def get_credit_notes(self, req: Request) -> Response:
-        return self.render.listing(
-            req,
-            self.store.all(f"{req.tenant_id}/CreditNote"),
-            "CreditNotes",
-            paged=True,
-            order="UpdatedDateUTC ASC",
-        )
+        return self._paged_list(req, "CreditNote", "CreditNotes")
 
     def get_credit_note(self, req: Request) -> Response:
         cn = self.find(req.tenant_id, "CreditNote", req.params["ref"])  # type: ignore[attr-defined]

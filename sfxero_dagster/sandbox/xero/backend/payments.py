@@ -36,13 +36,7 @@ class PaymentsBackend(Backend):
         self.documents = documents
 
     def get_payments(self, req: Request) -> Response:
-        return self.render.listing(
-            req,
-            self.store.all(f"{req.tenant_id}/Payment"),
-            "Payments",
-            paged=True,
-            order="UpdatedDateUTC ASC",
-        )
+        return self._paged_list(req, "Payment", "Payments")
 
     def get_payment(self, req: Request) -> Response:
         p = self.store.get(f"{req.tenant_id}/Payment", req.params["ref"].lower())  # type: ignore[attr-defined]
